@@ -1,0 +1,23 @@
+from ninja import Router
+from ninja.pagination import LimitOffsetPagination, paginate
+
+from core.auth import require_role
+from core.models import Role
+
+from . import selectors
+from .schemas import DepotOut, ProductOut
+
+router = Router(tags=["master data"])
+
+
+@router.get("/products", response=list[ProductOut])
+@paginate(LimitOffsetPagination)
+def list_products(request, category: str | None = None, include_inactive: bool = False):
+    return selectors.products(active_only=not include_inactive, category=category)
+
+
+@router.get("/depots", response=list[DepotOut])
+def list_depots(request):
+    require_role(request, Role.OPERATOR, Role.WAREHOUSE, Role.PROCUREMENT, Role.DRIVER)
+    return selectors.depots()
+

@@ -1,0 +1,62 @@
+"""The one NinjaAPI: mounts every app's router and turns errors into {"detail", "field"} JSON."""
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+import catalog.api
+import grouporders.api
+from core.auth import api_auth
+from core.errors import ServiceError
+
+api = NinjaAPI(
+    title="Group-buy fulfilment API",
+    version="1",
+    auth=api_auth,
+    description="Bearer tokens for API clients (Authorization: Bearer …), the Django session for pages. "
+    'Errors answer {"detail": …, "field": …}.',
+)
+api.add_router("/", catalog.api.router)
+api.add_router("/", grouporders.api.router)
+
+
+def _error(request, status: int, detail: str, field: str | None = None, **extra):
+    return api.create_response(request, {"detail": detail, "field": field, **extra}, status=status)
+
+
+@api.exception_handler(ServiceError)
+def service_error(request, exc: ServiceError):
+    return _error(request, exc.status_code, exc.detail, exc.field)
+
+
+def _field_path(loc) -> str:
+    # ("body", "payload", "lines", 0, "quantity") -> "lines.0.quantity"
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "payload")]
+    return ".".join(parts)
+
+
+@api.exception_handler(ValidationError)
+def validation_error(request, exc: ValidationError):
+    errors = [{"field": _field_path(e.get("loc", ())), "detail": e.get("msg", "invalid")} for e in exc.errors]
+    first = errors[0] if errors else {"field": None, "detail": "invalid request"}
+    return _error(request, 422, first["detail"], first["field"] or None, errors=errors)
+
+
+@api.exception_handler(AuthenticationError)
+def authentication_error(request, exc):
+    return _error(request, 401, "authentication required: send Authorization: Bearer <token>")
+
+
+@api.exception_handler(PermissionDenied)
+def permission_denied(request, exc):
+    return _error(request, 403, str(exc) or "permission denied")
+
+
+@api.exception_handler(Http404)
+def not_found(request, exc):
+    return _error(request, 404, str(exc) or "not found")
+
+
+@api.exception_handler(HttpError)
+def http_error(request, exc: HttpError):
+    return _error(request, exc.status_code, str(exc))

@@ -1,0 +1,28 @@
+"""API authentication (bearer tokens, or the Django session for pages) and role checks."""
+from ninja.security import HttpBearer, SessionAuth
+
+from .errors import Forbidden
+from .selectors import active_token, roles_of
+from .services import token_hash, touch_token
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request, token: str):
+        api_token = active_token(token_hash(token))
+        if api_token is None:
+            return None
+        touch_token(api_token)
+        request.user = api_token.user
+        return api_token.user
+
+
+api_auth = [BearerToken(), SessionAuth()]
+
+
+def require_role(request, *roles: str) -> None:
+    if not roles_of(request.auth) & set(roles):
+        raise Forbidden(f"this needs one of the roles: {', '.join(roles)}")
+
+
+def has_role(request, role: str) -> bool:
+    return role in roles_of(request.auth)

@@ -1,0 +1,142 @@
+from datetime import date, datetime
+from decimal import Decimal
+
+from ninja import Field, Schema
+
+
+class ResidentIn(Schema):
+    name: str = Field(min_length=1, max_length=100)
+    phone: str = Field(min_length=6, max_length=20)
+    consent: bool = False
+
+
+class OrderLineIn(Schema):
+    resident: ResidentIn
+    deal_id: int
+    quantity: int = Field(gt=0, le=100_000)
+
+
+class LeaderOrderIn(Schema):
+    wave_id: int
+    pickup_point_id: int
+    lines: list[OrderLineIn] = Field(min_length=1, max_length=5000)
+
+
+class ResidentOut(Schema):
+    id: int
+    name: str
+    phone_masked: str
+
+
+class OrderLineOut(Schema):
+    id: int
+    resident: ResidentOut
+    deal_id: int
+    product_sku: str = Field(alias="deal.product.sku")
+    product_name: str = Field(alias="deal.product.name")
+    quantity: int
+    unit_price: Decimal
+    status: str
+
+
+class LeaderOrderSummary(Schema):
+    id: int
+    wave_id: int
+    delivery_date: date = Field(alias="wave.delivery_date")
+    pickup_point_id: int
+    pickup_point_code: str = Field(alias="pickup_point.code")
+    revision: int
+    submitted_at: datetime
+    updated_at: datetime
+
+
+class LeaderOrderOut(LeaderOrderSummary):
+    lines: list[OrderLineOut]
+    total_amount: Decimal
+
+    @staticmethod
+    def resolve_lines(order):
+        return list(order.lines.all())
+
+    @staticmethod
+    def resolve_total_amount(order):
+        return sum((line.quantity * line.unit_price for line in order.lines.all() if line.status == "active"), Decimal("0"))
+
+
+class WaveIn(Schema):
+    delivery_date: date
+    cutoff_at: datetime | None = None
+
+
+class WaveOut(Schema):
+    id: int
+    delivery_date: date
+    cutoff_at: datetime
+    status: str
+    closed_at: datetime | None
+    accepting_orders: bool
+
+    @staticmethod
+    def resolve_accepting_orders(wave):
+        return wave.accepts_orders()
+
+
+class DealIn(Schema):
+    product_id: int
+    price: Decimal = Field(gt=0, max_digits=10, decimal_places=2)
+    quantity_limit: int | None = Field(default=None, gt=0)
+    per_resident_limit: int | None = Field(default=None, gt=0)
+
+
+class DealOut(Schema):
+    id: int
+    wave_id: int
+    product_id: int
+    product_sku: str = Field(alias="product.sku")
+    product_name: str = Field(alias="product.name")
+    unit: str = Field(alias="product.unit")
+    price: Decimal
+    quantity_limit: int | None
+    per_resident_limit: int | None
+    remaining: int | None
+
+    @staticmethod
+    def resolve_remaining(deal):
+        return None if deal.quantity_limit is None else deal.quantity_limit - deal.sold_quantity
+
+
+class WaveClosingOut(Schema):
+    wave_id: int
+    delivery_date: date
+    demand_lines: int
+    quantity: int
+
+
+class DemandLineOut(Schema):
+    delivery_date: date
+    pickup_point_id: int
+    pickup_point_code: str = Field(alias="pickup_point.code")
+    product_id: int
+    product_sku: str = Field(alias="product.sku")
+    quantity: int
+    order_count: int
+    line_count: int
+    amount: Decimal
+
+
+class DemandByPointOut(Schema):
+    pickup_point_id: int
+    pickup_point_code: str = Field(alias="pickup_point__code")
+    pickup_point_name: str = Field(alias="pickup_point__name")
+    quantity: int
+    products: int
+    amount: Decimal
+
+
+class DemandByProductOut(Schema):
+    product_id: int
+    product_sku: str = Field(alias="product__sku")
+    product_name: str = Field(alias="product__name")
+    quantity: int
+    pickup_points: int
+    amount: Decimal

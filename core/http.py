@@ -1,12 +1,18 @@
 """Small helpers the API layers share."""
+from django.http import JsonResponse
+
 from .services import request_fingerprint, run_idempotent
 
 
-def idempotent(request, action) -> tuple[int, object]:
-    """Run a write once per Idempotency-Key header value; retries get the first answer back."""
-    return run_idempotent(
+def idempotent(request, action) -> JsonResponse:
+    """Run a write once per Idempotency-Key header value; retries get the first answer back.
+
+    `action` returns (status, JSON-ready body); the body is sent as stored, byte for byte on a retry.
+    """
+    status, body = run_idempotent(
         user=request.auth,
         key=request.headers.get("Idempotency-Key"),
         fingerprint=request_fingerprint(request.method, request.path, request.body),
         action=action,
     )
+    return JsonResponse(body, status=status, safe=False)

@@ -1,7 +1,7 @@
 from datetime import date
 
 from django.http import StreamingHttpResponse
-from ninja import Header, Router
+from ninja import Header, Router, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from catalog.schemas import PickupPointOut
@@ -47,7 +47,7 @@ def list_waves(request, status: str | None = None):
 @router.post("/waves", response={201: WaveOut})
 def create_wave(request, payload: WaveIn):
     require_role(request, Role.OPERATOR)
-    return 201, services.create_wave(delivery_date=payload.delivery_date, cutoff_at=payload.cutoff_at)
+    return Status(201, services.create_wave(delivery_date=payload.delivery_date, cutoff_at=payload.cutoff_at))
 
 
 @router.get("/waves/{wave_id}", response=WaveOut)
@@ -63,7 +63,7 @@ def list_deals(request, wave_id: int):
 @router.post("/waves/{wave_id}/deals", response={201: DealOut})
 def create_deal(request, wave_id: int, payload: DealIn):
     require_role(request, Role.OPERATOR)
-    return 201, services.create_deal(wave_id=wave_id, **payload.dict())
+    return Status(201, services.create_deal(wave_id=wave_id, **payload.dict()))
 
 
 @router.post("/waves/{wave_id}/close", response=WaveClosingOut)

@@ -5,21 +5,20 @@ import re
 
 from django.conf import settings
 
-_NON_DIGITS = re.compile(r"[\s\-()]")
+_SEPARATORS = re.compile(r"[\s\-()]")
+_PHONE = re.compile(r"[0-9]{6,15}")
 
 
 def normalize_phone(raw: str) -> str | None:
     """Digits only, without the +86 / 0086 country prefix; None if it is not a plausible phone number."""
-    digits = _NON_DIGITS.sub("", raw or "")
+    digits = _SEPARATORS.sub("", raw or "")
     if digits.startswith("+"):
         digits = digits[1:]
     if digits.startswith("0086"):
         digits = digits[4:]
     elif digits.startswith("86") and len(digits) == 13:
         digits = digits[2:]
-    if not digits.isdigit() or not 6 <= len(digits) <= 15:
-        return None
-    return digits
+    return digits if _PHONE.fullmatch(digits) else None
 
 
 def mask_phone(phone: str) -> str:

@@ -1,4 +1,6 @@
 """Shared fixtures: a small network, a wave with deals, users of every role with API clients."""
+import json as json_module
+import os
 from datetime import timedelta
 from decimal import Decimal
 
@@ -17,8 +19,6 @@ from grouporders.models import SalesWave
 
 def pytest_collection_modifyitems(config, items):
     on_postgres = connection.vendor == "postgresql"
-    import os
-
     has_broker = bool(os.environ.get("CELERY_BROKER_URL"))
     for item in items:
         if "postgres" in item.keywords and not on_postgres:
@@ -42,9 +42,7 @@ class ApiClient:
         return self.client.get(path, data, **self._headers(headers))
 
     def post(self, path, json=None, headers=None):
-        import json as _json
-
-        return self.client.post(path, _json.dumps(json or {}), content_type="application/json", **self._headers(headers))
+        return self.client.post(path, json_module.dumps(json or {}), content_type="application/json", **self._headers(headers))
 
 
 def make_user(username, *roles):
@@ -75,17 +73,20 @@ def network(db):
 
 @pytest.fixture
 def wave(network):
-    tomorrow = timezone.localdate() + timedelta(days=2)
-    wave = order_services.create_wave(delivery_date=tomorrow)
-    deals = [
+    """An open wave for the day after tomorrow (its cutoff is tomorrow night)."""
+    return order_services.create_wave(delivery_date=timezone.localdate() + timedelta(days=2))
+
+
+@pytest.fixture
+def deals(wave, network):
+    """An unlimited deal and a deal limited to 20 units, 5 per resident."""
+    return [
         order_services.create_deal(wave_id=wave.pk, product_id=network["products"][0].pk, price=Decimal("12.50")),
         order_services.create_deal(
             wave_id=wave.pk, product_id=network["products"][1].pk, price=Decimal("3.99"),
             quantity_limit=20, per_resident_limit=5,
         ),
     ]
-    wave.deals_list = deals
-    return wave
 
 
 @pytest.fixture
@@ -132,3 +133,34 @@ def order_payload(wave: SalesWave, point, lines):
             for name, phone, deal, qty in lines
         ],
     }
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def run_concurrently(count: int, work) -> list:
+    """Run work(i) in `count` threads released at the same moment; each thread gets its own connection."""
+    import threading
+
+    from django.db import connections
+
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+
+    def run(i):
+        try:
+            barrier.wait()
+            results[i] = work(i)
+        except Exception as exc:  # the caller asserts on what each thread met
+            results[i] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results

@@ -6,6 +6,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 import catalog.api
 import grouporders.api
+import warehouse.api
 from core.auth import api_auth
 from core.errors import ServiceError
 
@@ -18,6 +19,7 @@ api = NinjaAPI(
 )
 api.add_router("/", catalog.api.router)
 api.add_router("/", grouporders.api.router)
+api.add_router("/", warehouse.api.router)
 
 
 def _error(request, status: int, detail: str, field: str | None = None, **extra):

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "core",
     "catalog",
     "grouporders",
+    "warehouse",
 ]
 
 MIDDLEWARE = [
@@ -123,6 +124,11 @@ CELERY_BEAT_SCHEDULE = {
 ORDER_CUTOFF_TIME = time.fromisoformat(os.environ.get("ORDER_CUTOFF_TIME", "23:00"))
 # Phone numbers are looked up by a keyed hash; the key must outlive SECRET_KEY rotations in production.
 PHONE_HASH_KEY = os.environ.get("PHONE_HASH_KEY", SECRET_KEY)
+# Goods allocated for day D must still be good this many days after D.
+ALLOCATION_MIN_REMAINING_DAYS = int(os.environ.get("ALLOCATION_MIN_REMAINING_DAYS", "1"))
+# A tote (crate) holds this much; each temperature zone is packed in its own totes.
+CRATE_VOLUME_ML = int(os.environ.get("CRATE_VOLUME_ML", "40000"))
+CRATE_MAX_WEIGHT_G = int(os.environ.get("CRATE_MAX_WEIGHT_G", "15000"))
 IDEMPOTENCY_KEY_TTL_HOURS = int(os.environ.get("IDEMPOTENCY_KEY_TTL_HOURS", "48"))
 
 LOGGING = {

@@ -1,0 +1,101 @@
+from datetime import date, datetime
+
+from ninja import Field, Schema
+
+
+class LotIn(Schema):
+    product_id: int
+    depot_id: int | None = None
+    warehouse_id: int | None = None
+    quantity: int = Field(gt=0)
+    expiry_date: date
+    bin_location: str = Field(default="", max_length=32)
+    reason: str = Field(min_length=1, max_length=100)
+
+
+class LotOut(Schema):
+    id: int
+    product_id: int
+    product_sku: str = Field(alias="product.sku")
+    warehouse_id: int | None
+    depot_id: int | None
+    bin_location: str
+    quantity: int
+    expiry_date: date
+    received_at: datetime
+    source: str
+    reference: str
+
+
+class StockCountIn(Schema):
+    counted: int = Field(ge=0)
+
+
+class StockMoveOut(Schema):
+    id: int
+    lot_id: int
+    kind: str
+    quantity: int
+    reason: str
+    actor_id: int | None
+    delivery_date: date | None
+    created_at: datetime
+
+
+class RouteStopsIn(Schema):
+    route_code: str = Field(min_length=1, max_length=40)
+    depot_id: int
+    pickup_point_ids: list[int] = Field(min_length=1)
+
+
+class SortListsIn(Schema):
+    delivery_date: date
+    routes: list[RouteStopsIn] = Field(min_length=1)
+
+
+class PickLotOut(Schema):
+    lot_id: int
+    bin_location: str
+    expiry_date: date
+    quantity: int
+
+
+class PickProductOut(Schema):
+    product_id: int
+    sku: str
+    name: str
+    unit: str
+    storage_temperature: str
+    total: int
+    lots: list[PickLotOut]
+
+
+class SortListSummary(Schema):
+    id: int
+    delivery_date: date
+    depot_id: int
+    route_code: str
+
+
+class SortLineOut(Schema):
+    sku: str
+    name: str
+    unit: str
+    storage_temperature: str
+    quantity: int
+
+
+class SortStopOut(Schema):
+    stop_number: int
+    pickup_point_id: int
+    pickup_point_code: str
+    pickup_point_name: str
+    leader_name: str
+    crates: int
+    units: int
+    tote_label: str
+    lines: list[SortLineOut]
+
+
+class SortListOut(SortListSummary):
+    stops: list[SortStopOut] = Field(description="In loading order: the last delivery first.")

@@ -1,11 +1,15 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
+
+import warehouse.views
 
 from .api import api
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("warehouse/pick-lists/", warehouse.views.pick_lists, name="warehouse-pick-lists"),
     path("", RedirectView.as_view(url="/api/docs", permanent=False)),
 ]

@@ -111,3 +111,15 @@ def test_bad_route_data_names_the_field_and_keeps_the_old_lists(warehouse_api, a
 def test_leaders_cannot_read_pick_lists(leader_api, allocated_day):
     assert leader_api.get("/api/pick-lists/batch", {"delivery_date": allocated_day}).status_code == 403
     assert leader_api.get("/api/sort-lists/1.pdf").status_code == 403
+
+
+def test_the_warehouse_page_lists_the_days_pick_lists_with_print_links(client, warehouse_api, leader_api, allocated_day, network):
+    p1 = network["points"][0]
+    warehouse_api.post("/api/sort-lists", {"delivery_date": allocated_day.isoformat(), "routes": [{"route_code": "R1", "depot_id": network["depot"].pk, "pickup_point_ids": [p1.pk]}]})
+    url = f"/warehouse/pick-lists/?date={allocated_day.isoformat()}"
+    assert client.get(url).status_code == 302  # to the login page
+    client.force_login(leader_api.user)
+    assert client.get(url).status_code == 403
+    client.force_login(warehouse_api.user)
+    page = client.get(url).content.decode()
+    assert "SKU1" in page and "/api/pick-lists/batch.pdf?delivery_date=" in page and "R1" in page and ".pdf" in page

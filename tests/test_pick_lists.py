@@ -39,7 +39,7 @@ def allocated_day(leader_api, other_leader_api, wave, deals, network):
     return day
 
 
-def test_batch_pick_list_totals_per_product_with_lots_cold_chain_first(warehouse_api, allocated_day):
+def test_batch_pick_list_totals_per_product_with_lots_cold_chain_first(warehouse_api, allocated_day, network):
     picks = warehouse_api.get("/api/pick-lists/batch", {"delivery_date": allocated_day}).json()
     assert [(p["sku"], p["total"], [(lot["bin_location"], lot["quantity"]) for lot in p["lots"]]) for p in picks] == [
         ("SKU1", 34, [("A-01", 20), ("A-02", 14)]),
@@ -48,7 +48,7 @@ def test_batch_pick_list_totals_per_product_with_lots_cold_chain_first(warehouse
     export = warehouse_api.get("/api/pick-lists/batch.csv", {"delivery_date": allocated_day})
     rows = list(csv.DictReader(io.StringIO(export.content.decode())))
     assert [(r["sku"], r["bin"], r["quantity"]) for r in rows] == [("SKU1", "A-01", "20"), ("SKU1", "A-02", "14"), ("SKU2", "C-07", "5")]
-    pdf = warehouse_api.get("/api/pick-lists/batch.pdf", {"delivery_date": allocated_day, "depot_id": 1})
+    pdf = warehouse_api.get("/api/pick-lists/batch.pdf", {"delivery_date": allocated_day, "depot_id": network["depot"].pk})
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
 
 

@@ -1,18 +1,24 @@
 """Every write to stock: receipts, moves on the append-only ledger, counts, write-offs, allocation."""
+import itertools
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 
+import numpy as np
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
 from catalog.models import Depot, PickupPoint, Product, Warehouse
+from core.bulk import copy_rows
 from core.errors import Conflict, InvalidInput, NotFound
-from grouporders.models import GroupLeader
+from grouporders.models import DemandLine, GroupLeader, LineStatus, OrderLine
 
-from .models import Allocation, Lot, LotSource, MoveKind, SortList, SortListStop, StockMove
+from . import allocation
+from .models import Allocation, LineShortage, Lot, LotSource, MoveKind, SortList, SortListStop, StockMove
+from .selectors import usable_lots
 
 
 @dataclass(frozen=True)
@@ -224,3 +230,135 @@ def build_sort_lists(*, delivery_date: date, routes: list[RouteStops]) -> list[S
             for number, point_id in enumerate(route.pickup_point_ids, start=1)
         )
     return sort_lists
+
+
+# --- allocation --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AllocationSummary:
+    delivery_date: date
+    demand_lines: int
+    demanded: int
+    allocated: int
+    short_lines: int
+    refund_amount: Decimal
+
+
+def _undo_allocations(delivery_date: date) -> None:
+    """Give the day's allocated stock back to its lots (on the ledger) and drop the day's output."""
+    returned = list(
+        Allocation.objects.filter(delivery_date=delivery_date).values("lot_id").annotate(total=Sum("quantity")).values_list("lot_id", "total")
+    )
+    _apply_lot_changes(
+        [(lot_id, total) for lot_id, total in returned], reason=f"allocation for {delivery_date} redone", delivery_date=delivery_date
+    )
+    LineShortage.objects.filter(delivery_date=delivery_date).delete()
+    Allocation.objects.filter(delivery_date=delivery_date).delete()
+
+
+def _apply_lot_changes(changes: list[tuple[int, int]], *, reason: str, delivery_date: date) -> None:
+    """Change many lots at once, with one allocation move per lot on the ledger."""
+    if not changes:
+        return
+    table = connection.ops.quote_name(Lot._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.executemany(f"UPDATE {table} SET quantity = quantity + %s WHERE id = %s", [(q, lot) for lot, q in changes])
+    copy_rows(
+        StockMove,
+        ["lot_id", "kind", "quantity", "reason", "delivery_date", "created_at"],
+        ((lot, MoveKind.ALLOCATION, q, reason, delivery_date, timezone.now()) for lot, q in changes),
+    )
+
+
+def allocate_day(*, delivery_date: date, min_remaining_days: int | None = None) -> AllocationSummary:
+    """Allocate usable stock to the day's demand, fairly when short, and record every resident's cut.
+
+    Idempotent: it first undoes its own earlier output for the day (stock goes back through the
+    ledger), then allocates afresh; nothing of other days is touched.
+    """
+    if min_remaining_days is None:
+        min_remaining_days = settings.ALLOCATION_MIN_REMAINING_DAYS
+    if min_remaining_days < 0:
+        raise InvalidInput("the minimum remaining shelf life cannot be negative", field="min_remaining_days")
+    with transaction.atomic():
+        _undo_allocations(delivery_date)
+        demand = np.array(
+            list(DemandLine.objects.filter(delivery_date=delivery_date).values_list("id", "pickup_point_id", "product_id", "quantity")),
+            dtype=np.int64,
+        ).reshape(-1, 4)
+        lots = list(
+            usable_lots(delivery_date, min_remaining_days)
+            .filter(product_id__in=np.unique(demand[:, 2]).tolist())
+            .select_for_update()
+            .order_by()
+            .values_list("id", "product_id", "expiry_date", "quantity")
+        )
+        lot_ids = np.array([lot[0] for lot in lots], dtype=np.int64)
+        result = allocation.allocate_arrays(
+            demand[:, 2], demand[:, 1], demand[:, 3],
+            np.array([lot[1] for lot in lots], dtype=np.int64),
+            np.array([lot[2] for lot in lots], dtype="datetime64[D]"),
+            np.array([lot[3] for lot in lots], dtype=np.int64),
+            lot_ids,
+        )
+        line, lot_index, quantity = result.alloc_line, result.alloc_lot, result.alloc_qty
+        copy_rows(
+            Allocation,
+            ["delivery_date", "demand_line_id", "pickup_point_id", "product_id", "lot_id", "quantity"],
+            zip(
+                itertools.repeat(delivery_date), demand[line, 0].tolist(), demand[line, 1].tolist(),
+                demand[line, 2].tolist(), lot_ids[lot_index].tolist(), quantity.tolist(),
+            ),
+        )
+        taken = np.bincount(lot_index, weights=quantity, minlength=lot_ids.size).astype(np.int64)
+        used = np.flatnonzero(taken)
+        _apply_lot_changes(
+            list(zip(lot_ids[used].tolist(), (-taken[used]).tolist())),
+            reason=f"allocated to demand of {delivery_date}", delivery_date=delivery_date,
+        )
+        refund = _record_line_shortages(delivery_date, demand, result.shortage, result.allocated)
+    return AllocationSummary(
+        delivery_date, len(demand), int(demand[:, 3].sum()), int(result.allocated.sum()),
+        int((result.shortage > 0).sum()), refund,
+    )
+
+
+def _record_line_shortages(delivery_date: date, demand: np.ndarray, shortage: np.ndarray, allocated: np.ndarray) -> Decimal:
+    """Cut each short demand line's shortage from its residents' order lines, each with its exact refund."""
+    short = np.flatnonzero(shortage > 0)
+    if short.size == 0:
+        return Decimal("0.00")
+    by_point_product = {(int(demand[i, 1]), int(demand[i, 2])): k for k, i in enumerate(short)}
+    lines = list(
+        OrderLine.objects.filter(
+            status=LineStatus.ACTIVE,
+            order__wave__delivery_date=delivery_date,
+            order__pickup_point_id__in={p for p, _ in by_point_product},
+            deal__product_id__in={q for _, q in by_point_product},
+        ).values_list("id", "order__pickup_point_id", "deal__product_id", "quantity", "unit_price", "order__submitted_at")
+    )
+    lines = [row for row in lines if (row[1], row[2]) in by_point_product]
+    group = np.array([by_point_product[(row[1], row[2])] for row in lines], dtype=np.int64)
+    cuts = allocation.split_shortage_arrays(
+        group,
+        np.array([row[3] for row in lines], dtype=np.int64),
+        np.array([row[5].timestamp() * 1_000_000 for row in lines], dtype=np.int64),
+        np.array([row[0] for row in lines], dtype=np.int64),
+        shortage[short],
+    )
+    total = Decimal("0.00")
+    rows = []
+    for row, k, cut in zip(lines, group.tolist(), cuts.tolist()):
+        if cut == 0:
+            continue
+        i = short[k]
+        amount = allocation.refund_amount(row[4], cut)
+        total += amount
+        reason = (
+            f"stock short for {delivery_date}: your pickup point received {allocated[i]} of the {demand[i, 3]} "
+            f"units ordered (a fair share of what was in stock); {cut} of your {row[3]} refunded"
+        )
+        rows.append((delivery_date, row[0], int(demand[i, 0]), cut, amount, reason))
+    copy_rows(LineShortage, ["delivery_date", "order_line_id", "demand_line_id", "quantity", "refund_amount", "reason"], rows)
+    return total

@@ -1,0 +1,30 @@
+"""Bulk writes that keep hot paths set-based: COPY on PostgreSQL, batched INSERTs elsewhere."""
+import csv
+import io
+from collections.abc import Iterable, Sequence
+
+from django.db import connection
+
+
+def copy_rows(model, fields: Sequence[str], rows: Iterable[Sequence]) -> int:
+    """Insert rows (tuples in the order of `fields`, column names) into the model's table; returns the count.
+
+    PostgreSQL gets one COPY, an order of magnitude faster than INSERTs for hundreds of thousands of
+    rows; other databases get Django's batched INSERTs, which also adapt the values.
+    """
+    table = model._meta.db_table
+    if connection.vendor == "postgresql":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        count = 0
+        for row in rows:
+            writer.writerow(["\\N" if value is None else value for value in row])
+            count += 1
+        buffer.seek(0)
+        columns = ", ".join(connection.ops.quote_name(f) for f in fields)
+        with connection.cursor() as cursor:
+            cursor.cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buffer)
+        return count
+    attnames = [model._meta.get_field(f.removesuffix("_id")).attname if f.endswith("_id") else f for f in fields]
+    created = model.objects.bulk_create((model(**dict(zip(attnames, row))) for row in rows), batch_size=2000)
+    return len(created)

@@ -5,6 +5,7 @@ from datetime import time
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -119,6 +120,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "close-waves-past-cutoff": {"task": "grouporders.tasks.close_due_waves", "schedule": 60.0},
+    "write-off-expired-lots": {"task": "warehouse.tasks.write_off_expired", "schedule": crontab(hour=0, minute=30)},
 }
 
 # Business settings.

@@ -72,3 +72,19 @@ def test_a_day_without_demand_allocates_nothing(network):
 
     summary = services.allocate_day(delivery_date=date(2030, 1, 1))
     assert (summary.demand_lines, summary.allocated, summary.refund_amount) == (0, 0, Decimal("0.00"))
+
+
+def test_through_the_api_leaders_see_only_their_own_cuts(day, warehouse_api, leader_api, other_leader_api):
+    response = warehouse_api.post("/api/allocations/run", {"delivery_date": day.isoformat()})
+    assert response.status_code == 200 and response.json()["allocated"] == 17
+    assert Decimal(response.json()["refund_amount"]) == Decimal("187.50")
+    mine = leader_api.get("/api/shortages", {"delivery_date": day}).json()["items"]
+    assert sorted((s["resident_name"], s["cut"], s["refund_amount"]) for s in mine) == [("A", 5, "62.50"), ("B", 3, "37.50"), ("C", 2, "25.00")]
+    assert mine[0]["resident_phone"].count("*") == 4
+    theirs = other_leader_api.get("/api/shortages", {"delivery_date": day}).json()["items"]
+    assert [(s["resident_name"], s["cut"]) for s in theirs] == [("D", 5)]
+    assert leader_api.post("/api/allocations/run", {"delivery_date": day.isoformat()}).status_code == 403
+    bad = warehouse_api.post("/api/allocations/run", {"delivery_date": day.isoformat(), "min_remaining_days": -1})
+    assert bad.status_code == 422 and bad.json()["field"] == "min_remaining_days"
+    listed = warehouse_api.get("/api/allocations", {"delivery_date": day}).json()
+    assert sum(a["quantity"] for a in listed["items"]) == 17

@@ -9,6 +9,10 @@ from core.models import Role
 
 from . import documents, selectors, services
 from .schemas import (
+    AllocationOut,
+    AllocationRunIn,
+    AllocationSummaryOut,
+    LineShortageOut,
     LotIn,
     LotOut,
     PickProductOut,
@@ -66,6 +70,30 @@ def count_lot(request, lot_id: int, payload: StockCountIn):
 def lot_moves(request, lot_id: int):
     require_role(request, *STOCK_STAFF)
     return selectors.lot(lot_id).moves.all()
+
+
+# --- allocation ---
+
+
+@router.post("/allocations/run", response=AllocationSummaryOut, summary="Allocate the day's stock to its demand")
+def run_allocation(request, payload: AllocationRunIn):
+    """Reruns replace the day's earlier allocation; shortages are cut from residents' lines for refund."""
+    require_role(request, *PICKING_STAFF)
+    return services.allocate_day(delivery_date=payload.delivery_date, min_remaining_days=payload.min_remaining_days)
+
+
+@router.get("/allocations", response=list[AllocationOut])
+@paginate(LimitOffsetPagination)
+def list_allocations(request, delivery_date: date, pickup_point_id: int | None = None):
+    require_role(request, *PICKING_STAFF)
+    return selectors.allocations(delivery_date, pickup_point_id)
+
+
+@router.get("/shortages", response=list[LineShortageOut], summary="Order lines cut for lack of stock, and why")
+@paginate(LimitOffsetPagination)
+def list_shortages(request, delivery_date: date):
+    require_role(request, Role.LEADER, *PICKING_STAFF)
+    return selectors.shortages_visible_to(request.auth, delivery_date)
 
 
 # --- pick lists ---

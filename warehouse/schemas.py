@@ -1,4 +1,5 @@
 from datetime import date, datetime
+from decimal import Decimal
 
 from ninja import Field, Schema
 
@@ -99,3 +100,36 @@ class SortStopOut(Schema):
 
 class SortListOut(SortListSummary):
     stops: list[SortStopOut] = Field(description="In loading order: the last delivery first.")
+
+
+class AllocationRunIn(Schema):
+    delivery_date: date
+    min_remaining_days: int | None = Field(default=None, ge=0, le=365)
+
+
+class AllocationSummaryOut(Schema):
+    delivery_date: date
+    demand_lines: int
+    demanded: int
+    allocated: int
+    short_lines: int
+    refund_amount: Decimal
+
+
+class AllocationOut(Schema):
+    pickup_point_id: int
+    product_id: int
+    lot_id: int
+    quantity: int
+
+
+class LineShortageOut(Schema):
+    order_line_id: int
+    order_id: int = Field(alias="order_line.order_id")
+    resident_name: str = Field(alias="order_line.resident.name")
+    resident_phone: str = Field(alias="order_line.resident.phone_masked")
+    product_sku: str = Field(alias="demand_line.product.sku")
+    ordered: int = Field(alias="order_line.quantity")
+    cut: int = Field(alias="quantity")
+    refund_amount: Decimal
+    reason: str

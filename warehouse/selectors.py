@@ -8,8 +8,10 @@ from django.db.models.functions import Coalesce
 
 from catalog.models import Depot
 from core.errors import NotFound
+from core.models import Role
+from core.selectors import roles_of
 
-from .models import Allocation, Lot, SortList, StockMove
+from .models import Allocation, LineShortage, Lot, SortList, StockMove
 
 
 def usable_lots(delivery_date: date, min_remaining_days: int = 0) -> QuerySet[Lot]:
@@ -67,6 +69,9 @@ class PickProduct:
     lots: list[PickLot]
 
 
+TEMPERATURE_ORDER = {"frozen": 0, "chilled": 1, "ambient": 2}
+
+
 def batch_pick_list(delivery_date: date, depot_id: int | None = None) -> list[PickProduct]:
     """Per product the total to pick for the day, from which lots and bins; cold chain first, then by SKU."""
     allocations = Allocation.objects.filter(delivery_date=delivery_date)
@@ -91,9 +96,6 @@ def batch_pick_list(delivery_date: date, depot_id: int | None = None) -> list[Pi
         product.lots.append(PickLot(row["lot_id"], row["lot__bin_location"], row["lot__expiry_date"], row["quantity"]))
     picks = [replace(p, total=sum(lot.quantity for lot in p.lots)) for p in products.values()]
     return sorted(picks, key=lambda p: (TEMPERATURE_ORDER[p.storage_temperature], p.sku))
-
-
-TEMPERATURE_ORDER = {"frozen": 0, "chilled": 1, "ambient": 2}
 
 
 def sort_lists(delivery_date: date, depot_id: int | None = None) -> QuerySet[SortList]:
@@ -183,3 +185,18 @@ def depot_name(depot_id: int) -> str:
     if name is None:
         raise NotFound(f"depot {depot_id} does not exist", field="depot_id")
     return name
+
+
+def allocations(delivery_date: date, pickup_point_id: int | None = None) -> QuerySet[Allocation]:
+    qs = Allocation.objects.filter(delivery_date=delivery_date).order_by("pickup_point_id", "product_id", "lot_id")
+    return qs.filter(pickup_point_id=pickup_point_id) if pickup_point_id is not None else qs
+
+
+def shortages_visible_to(user, delivery_date: date) -> QuerySet[LineShortage]:
+    """Cut order lines with their reason; a leader sees only those of their own orders."""
+    qs = LineShortage.objects.filter(delivery_date=delivery_date).select_related(
+        "order_line__resident", "demand_line__product"
+    ).order_by("order_line_id")
+    if roles_of(user) & {Role.OPERATOR.value, Role.WAREHOUSE.value}:
+        return qs
+    return qs.filter(order_line__order__leader__user=user)

@@ -67,6 +67,7 @@ class Deal(models.Model):
     price = models.DecimalField(max_digits=10, decimal_places=2)
     quantity_limit = models.PositiveIntegerField(null=True, blank=True)
     per_resident_limit = models.PositiveIntegerField(null=True, blank=True)
+    is_promotion = models.BooleanField(default=False, help_text="Promoted on the day; forecasts expect an uplift.")
     # Kept up to date only for limited deals, where it guards against overselling.
     sold_quantity = models.PositiveIntegerField(default=0)
 

@@ -86,6 +86,7 @@ class DealIn(Schema):
     price: Decimal = Field(gt=0, max_digits=10, decimal_places=2)
     quantity_limit: int | None = Field(default=None, gt=0)
     per_resident_limit: int | None = Field(default=None, gt=0)
+    is_promotion: bool = False
 
 
 class DealOut(Schema):
@@ -98,6 +99,7 @@ class DealOut(Schema):
     price: Decimal
     quantity_limit: int | None
     per_resident_limit: int | None
+    is_promotion: bool
     remaining: int | None
 
     @staticmethod

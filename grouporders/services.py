@@ -69,6 +69,7 @@ def create_deal(
     price: Decimal,
     quantity_limit: int | None = None,
     per_resident_limit: int | None = None,
+    is_promotion: bool = False,
 ) -> Deal:
     wave = SalesWave.objects.filter(pk=wave_id).first()
     if wave is None:
@@ -93,6 +94,7 @@ def create_deal(
         price=price,
         quantity_limit=quantity_limit,
         per_resident_limit=per_resident_limit,
+        is_promotion=is_promotion,
     )
 
 

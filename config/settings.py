@@ -110,10 +110,11 @@ CACHES = {
 }
 
 # Celery: without a broker the tasks run inline (eager), which is what the demo uses.
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
-CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_ALWAYS_EAGER = not os.environ.get("CELERY_BROKER_URL")
+# The in-memory transport keeps eager mode from reaching for a broker on localhost.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "memory://"
 CELERY_TASK_EAGER_PROPAGATES = True
-CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", CELERY_BROKER_URL or None)
+CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or (None if CELERY_TASK_ALWAYS_EAGER else CELERY_BROKER_URL)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -126,7 +127,7 @@ CELERY_BEAT_SCHEDULE = {
 # Business settings.
 ORDER_CUTOFF_TIME = time.fromisoformat(os.environ.get("ORDER_CUTOFF_TIME", "23:00"))
 # Phone numbers are looked up by a keyed hash; the key must outlive SECRET_KEY rotations in production.
-PHONE_HASH_KEY = os.environ.get("PHONE_HASH_KEY", SECRET_KEY)
+PHONE_HASH_KEY = os.environ.get("PHONE_HASH_KEY") or SECRET_KEY
 # Goods allocated for day D must still be good this many days after D.
 ALLOCATION_MIN_REMAINING_DAYS = int(os.environ.get("ALLOCATION_MIN_REMAINING_DAYS", "1"))
 # A tote (crate) holds this much; each temperature zone is packed in its own totes.

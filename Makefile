@@ -1,0 +1,44 @@
+# Works on a fresh clone with only python3: every target installs what it needs first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEMO_OUT ?= var/demo
+DEMO_SEED ?= 7
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test ci lint clean
+
+help:
+	@echo "make install  create $(VENV) and install requirements.txt (only when it changed)"
+	@echo "make demo     migrate the SQLite database, seed a demo city and run its day; summary in $(DEMO_OUT)/summary.json"
+	@echo "make test     run the test suite (SQLite, Celery eager); extra pytest arguments in PYTEST_ARGS=..."
+	@echo "make ci       what CI runs: the suite on SQLite, then on PostgreSQL with a real Celery worker (.ci/run)"
+	@echo "make lint     Django system checks, missing migrations, and ruff if it is installed"
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+demo: install
+	$(PY) manage.py migrate --noinput -v 0
+	$(PY) manage.py demo --seed $(DEMO_SEED) --out $(DEMO_OUT)
+
+test: install
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+ci:
+	bash .ci/run
+
+lint: install
+	$(PY) manage.py check
+	$(PY) manage.py makemigrations --check --dry-run
+	@if $(PY) -m ruff --version >/dev/null 2>&1; then $(PY) -m ruff check .; else echo "ruff not installed; skipped (pip install ruff)"; fi
+
+clean:
+	rm -rf $(VENV) .pytest_cache var/demo

@@ -122,6 +122,7 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "close-waves-past-cutoff": {"task": "grouporders.tasks.close_due_waves", "schedule": 60.0},
     "write-off-expired-lots": {"task": "warehouse.tasks.write_off_expired", "schedule": crontab(hour=0, minute=30)},
+    "forget-old-idempotency-keys": {"task": "core.tasks.forget_old_idempotency_keys", "schedule": crontab(hour=4, minute=0)},
 }
 
 # Business settings.

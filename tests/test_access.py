@@ -62,3 +62,20 @@ def test_phones_normalise_and_mask_without_revealing_the_middle(phone, prefix):
 def test_anything_that_is_not_a_phone_is_refused_or_digits(raw):
     phone = normalize_phone(raw)
     assert phone is None or (phone.isascii() and phone.isdigit() and 6 <= len(phone) <= 15)
+
+
+def test_old_idempotency_keys_are_forgotten(leader_api, wave, deals, network):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from core.models import IdempotentRequest
+    from core.tasks import forget_old_idempotency_keys
+    from tests.conftest import order_payload
+
+    payload = order_payload(wave, network["points"][0], [("Wang", "13800138000", deals[0], 1)])
+    leader_api.post("/api/orders", payload, headers={"Idempotency-Key": "old"})
+    leader_api.post("/api/orders", payload, headers={"Idempotency-Key": "new"})
+    IdempotentRequest.objects.filter(key="old").update(created_at=timezone.now() - timedelta(days=3))
+    assert forget_old_idempotency_keys.delay().get() == 1
+    assert list(IdempotentRequest.objects.values_list("key", flat=True)) == ["new"]

@@ -1,0 +1,490 @@
+"""Daily demand forecasting for (product, pickup point) and (product, depot) series.
+
+Pure core: numpy arrays in, forecasts out; no Django import (see DESIGN.md, "Pure cores").
+
+Model (all series at once; the only Python loop runs over days, never over series):
+
+1. Weekly profile: a multiplicative day-of-week profile per series from the last 52 weeks of
+   non-promotion days, shrunk toward its group's pooled profile (itself shrunk toward the global
+   one) by empirical Bayes: the weight of a series' own profile grows with its volume.
+2. Level and damped trend: exponential smoothing of deseasonalised demand (y / profile) on
+   observed non-promotion days; gaps (NaN) and promotion days leave the level untouched.  Each
+   series starts from its group's current mean level with a prior weight of ``b`` days, so the
+   first updates are a Bayesian running mean (gamma-Poisson style) that turns into exponential
+   smoothing: new series fall back to the group level and move to their own as data arrives.
+   Several (alpha, beta) candidates run side by side; each volume band of series takes the
+   candidate with the smallest in-sample error at a mid-horizon lag (pooled, so no overfitting to
+   one series' noise).  Intermittent series are the same model at low volume: the smoothed mean
+   of a mostly-zero series is the TSB-style "probability x size" rate.
+3. Promotions: a multiplicative uplift per group, estimated from flagged days against the
+   model's own baseline forecast of those days, shrunk toward the global uplift (never below 1).
+4. Distribution: negative binomial around the mean with a per-series dispersion estimated from
+   in-sample lagged forecast errors (method of moments), shrunk toward its volume band's pooled
+   value; new series add the remaining uncertainty of their level; promotion days use the same
+   dispersion.  Quantiles by ``nb_quantiles`` (scipy's ``nbinom.ppf``, exactly, but vectorised
+   for millions of cells).
+
+Speed and memory: 100,000 series x 702 days in about 10 s on one core, with about 360 MB of
+working memory beyond the inputs (days are processed in blocks, quantiles in chunks).
+
+Usage::
+
+    inp = ForecastInput(history=y, promo_history=p, promo_future=pf, group=g, start_weekday=0)
+    res = forecast(inp, horizon=28)
+    res.mean            # (n, 28) expected demand
+    res.quantiles[0.8]  # (n, 28) 80% quantile (smallest count with P(Y <= q) >= 0.8)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import special, stats
+
+DTYPE = np.float32
+
+
+@dataclass
+class ForecastInput:
+    """Daily demand, one row per series.
+
+    history: (n, T) quantities; NaN = unknown (gap, closed day, not yet launched).
+    promo_history: (n, T) bool, a promotion ran that day.  None = no promotions.
+    promo_future: (n, horizon) bool, a promotion is planned.  None = no promotions.
+    group: (n,) int pooling group for fallback (category, depot, ...).  None = one group.
+    start_weekday: weekday of history[:, 0], Monday = 0.
+    """
+
+    history: np.ndarray
+    promo_history: np.ndarray | None = None
+    promo_future: np.ndarray | None = None
+    group: np.ndarray | None = None
+    start_weekday: int = 0
+
+
+@dataclass
+class ForecastConfig:
+    # (alpha, beta) candidates for the level / damped-trend smoother, chosen per volume band
+    candidates: tuple = ((0.02, 0.0), (0.04, 0.0), (0.08, 0.0), (0.15, 0.0), (0.05, 0.02), (0.1, 0.05))
+    phi: float = 0.9  # trend damping
+    window: int = 364  # days of history for the profile, model choice and dispersion
+    eval_lag: int = 14  # forecast lag (days) of the in-sample errors
+    n_bands: int = 8  # volume bands for model choice and dispersion pooling
+    select_by: str = "mse"  # in-sample criterion for the candidate choice: "mse" (mean) or "mae"
+    trend_warmup: int = 56  # observations before a series' trend starts to move
+    promo_prior: float = 1.5  # uplift assumed when there is no promotion history
+    promo_prior_weight: float = 20.0  # in units of baseline demand
+    profile_tau2: float | None = None  # between-series variance of weekly factors (None: estimate)
+    disp_credibility: float | None = None  # sum of F^2 at which a series' own dispersion counts half
+    min_size: float = 1e-4  # smallest dispersion 1/r (Poisson-like)
+
+
+@dataclass
+class ForecastResult:
+    mean: np.ndarray  # (n, h) expected demand, >= 0
+    quantiles: dict  # {tau: (n, h) array}
+    dispersion: np.ndarray  # (n,) negative binomial size r per series (large = Poisson)
+    level: np.ndarray  # (n,) deseasonalised level at the forecast origin
+    profile: np.ndarray  # (n, 7) weekly factors, Monday first, mean 1
+    uplift: np.ndarray  # (n,) promotion multiplier applied on flagged days
+    info: dict = field(default_factory=dict)
+
+
+def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
+             config: ForecastConfig | None = None) -> ForecastResult:
+    cfg = config or ForecastConfig()
+    y = np.asarray(inp.history, dtype=DTYPE)
+    if y.ndim != 2:
+        raise ValueError("history must be a 2-D array (series, days)")
+    n, T = y.shape
+    h = int(horizon)
+    if h < 1:
+        raise ValueError("horizon must be >= 1")
+    promo_h = np.zeros((n, T), bool) if inp.promo_history is None else np.asarray(inp.promo_history, bool)
+    promo_f = np.zeros((n, h), bool) if inp.promo_future is None else np.asarray(inp.promo_future, bool)
+    if promo_h.shape != (n, T) or promo_f.shape != (n, h):
+        raise ValueError("promo_history must be (n, T) and promo_future (n, horizon)")
+    if T == 0:  # no history at all: one unknown day, so every series falls back to the prior
+        y, promo_h, T = np.full((n, 1), np.nan, DTYPE), np.zeros((n, 1), bool), 1
+        sw0 = (int(inp.start_weekday) - 1) % 7
+    else:
+        sw0 = int(inp.start_weekday) % 7
+    if inp.group is None:
+        gid = np.zeros(n, np.int64)
+    else:
+        _, gid = np.unique(np.asarray(inp.group), return_inverse=True)
+        gid = gid.reshape(-1)
+    G = int(gid.max()) + 1 if n else 1
+    sw = sw0
+
+    if n == 0:
+        empty = np.zeros((0, h), DTYPE)
+        return ForecastResult(empty, {q: empty for q in quantiles}, np.zeros(0, DTYPE), np.zeros(0, DTYPE),
+                              np.ones((0, 7), DTYPE), np.ones(0, DTYPE))
+
+    dow = (sw + np.arange(T)) % 7
+
+    def days(a: int, b: int):
+        """Days a..b-1 as time-major (b - a, n) blocks: one contiguous row of n values per day.
+        Working block by block keeps memory at the inputs plus a few blocks."""
+        yb = np.ascontiguousarray(y[:, a:b].T)
+        yb[np.isinf(yb)] = np.nan
+        np.maximum(yb, 0, out=yb)  # negative quantities are not demand (NaN stays NaN)
+        return yb, np.ascontiguousarray(promo_h[:, a:b].T)
+
+    # ---- 1. weekly profile -------------------------------------------------------------------
+    W = min(cfg.window, T)
+    Wp = (W // 7) * 7 if W >= 7 else W
+    S = np.zeros((7, n), np.float64)
+    C = np.zeros((7, n), np.float64)
+    SQ = np.zeros(n, np.float64)  # same-weekday differences a week apart: day-to-day noise
+    NP = np.zeros(n, np.float64)  # with the slow level drift cancelled
+    for a in range(T - Wp, T, 28):
+        b = min(a + 28, T)
+        a0 = max(a - 7, T - Wp)
+        yb, pb = days(a0, b)
+        ok = ~np.isnan(yb) & ~pb
+        yz = np.where(ok, yb, DTYPE(0))
+        del yb, pb
+        for d in range(7):
+            rows = dow[a:b] == d
+            if rows.any():
+                S[d] += yz[a - a0:][rows].sum(axis=0, dtype=np.float64)
+                C[d] += ok[a - a0:][rows].sum(axis=0)
+        if b - a0 > 7:  # pairs (t, t - 7) for t in a0 + 7 .. b - 1: each t once over the blocks
+            pair = ok[7:] & ok[:-7]
+            diff = np.where(pair, yz[7:] - yz[:-7], DTYPE(0))
+            SQ += np.einsum("tn,tn->n", diff, diff, dtype=np.float64)
+            NP += pair.sum(0)
+            del pair, diff
+        del yz, ok
+    Ctot = C.sum(0)
+    Stot = S.sum(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m_s = np.where(Ctot > 0, Stot / np.maximum(Ctot, 1), 0.0)  # mean non-promo demand
+        mean_d = np.where(C > 0, S / np.maximum(C, 1), np.nan)
+        ratio = mean_d / m_s  # (7, n)
+        var_s = np.where(NP > 1, SQ / np.maximum(2 * NP, 1), 0.0)
+        phi_s = np.clip(np.where(m_s > 0, var_s / np.maximum(m_s, 1e-12), 1.0), 1.0, 50.0)
+    full = (C > 0).all(0) & (m_s > 0)
+    glob_num = np.where(full, mean_d, 0).sum(1)
+    glob_den = np.where(full, m_s, 0).sum()
+    glob_prof = glob_num / glob_den if glob_den > 0 else np.ones(7)
+    glob_prof = glob_prof / glob_prof.mean() if glob_prof.mean() > 0 else np.ones(7)
+    grp_num = np.stack([np.bincount(gid, weights=np.where(full, mean_d[d], 0), minlength=G) for d in range(7)])
+    grp_den = np.bincount(gid, weights=np.where(full, m_s, 0), minlength=G)
+    grp_vol = np.bincount(gid, weights=np.where(full, Stot, 0), minlength=G)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        grp_raw = np.where(grp_den > 0, grp_num / np.maximum(grp_den, 1e-12), glob_prof[:, None])
+    k_grp = 2000.0  # counts: a group's own profile needs a few thousand units to dominate
+    grp_prof = (grp_raw * grp_vol + glob_prof[:, None] * k_grp) / (grp_vol + k_grp)
+    grp_prof /= grp_prof.mean(0, keepdims=True)
+    prior_prof = grp_prof[:, gid]  # (7, n)
+    expected = m_s[None, :] * C  # expected counts per weekday in the window
+    if cfg.profile_tau2 is not None:
+        tau2 = cfg.profile_tau2
+    else:
+        big = full & (m_s * Ctot >= 3000)
+        if big.sum() >= 20:
+            dev = (ratio[:, big] - prior_prof[:, big]) ** 2
+            noise = phi_s[big] / np.maximum(expected[:, big], 1)
+            tau2 = float(np.clip(np.mean(dev - noise), 1e-4, 0.05))
+        else:
+            tau2 = 0.004
+    w_prof = np.where(C > 0, expected / (expected + phi_s / tau2), 0.0)
+    prof = np.where(C > 0, w_prof * np.nan_to_num(ratio, nan=1.0) + (1 - w_prof) * prior_prof, prior_prof)
+    prof = np.maximum(prof, 0.05)
+    prof /= prof.mean(0, keepdims=True)
+    profT = prof.astype(DTYPE)  # (7, n), row = weekday (Monday first)
+    inv_prof = (1.0 / profT).astype(DTYPE)
+
+    # ---- 2. group prior for the level ---------------------------------------------------------
+    R = min(56, T)
+    yr, pr_ = days(T - R, T)
+    okr = ~np.isnan(yr) & ~pr_
+    cnt_r = okr.sum(0)
+    desea = np.where(okr, yr * inv_prof[dow[T - R:]], 0).sum(0, dtype=np.float64)
+    lvl_recent = np.where(cnt_r > 0, desea / np.maximum(cnt_r, 1), 0.0)
+    del yr, pr_, okr
+    mature = cnt_r >= min(28, R)
+    if not mature.any():
+        mature = cnt_r > 0
+    g_n = np.bincount(gid, weights=mature, minlength=G)
+    g_sum = np.bincount(gid, weights=np.where(mature, lvl_recent, 0), minlength=G)
+    g_sq = np.bincount(gid, weights=np.where(mature, lvl_recent ** 2, 0), minlength=G)
+    all_n = max(mature.sum(), 1)
+    glob_m = float(np.where(mature, lvl_recent, 0).sum() / all_n)
+    glob_v = float(np.where(mature, (lvl_recent - glob_m) ** 2, 0).sum() / all_n)
+    # group means shrunk toward the global mean by empirical Bayes (between-group variance tau2_g)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        raw_m = np.where(g_n > 0, g_sum / np.maximum(g_n, 1), glob_m)
+        raw_v = np.where(g_n > 1, np.maximum(g_sq / np.maximum(g_n, 1) - raw_m ** 2, 0) * g_n / np.maximum(g_n - 1, 1),
+                         glob_v)
+    has = g_n > 0
+    if has.sum() >= 2:
+        tau2_g = max(float(np.var(raw_m[has]) - np.mean(raw_v[has] / g_n[has])), 1e-6 * (glob_v + 1e-12))
+    else:
+        tau2_g = glob_v + 1e-12
+    w_g = np.where(has, g_n * tau2_g / (g_n * tau2_g + raw_v + 1e-12), 0.0)
+    g_m = w_g * raw_m + (1 - w_g) * glob_m
+    # between-series variance of levels within a group, net of sampling noise, as a squared
+    # coefficient of variation shrunk toward the global one (scale-free, so groups of very
+    # different volume do not leak into each other)
+    noise = np.where(mature, lvl_recent * phi_s / np.maximum(cnt_r, 1), 0)
+    g_noise = np.bincount(gid, weights=noise, minlength=G) / np.maximum(g_n, 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cv2_raw = np.where(g_n > 1, np.maximum(raw_v - g_noise, 0) / np.maximum(raw_m, 1e-9) ** 2, np.nan)
+    glob_cv2 = float(np.nanmean(cv2_raw)) if np.isfinite(cv2_raw).any() else 1.0
+    k_g = 2.0  # pseudo-series
+    g_cv2 = (np.nan_to_num(cv2_raw) * g_n + k_g * glob_cv2) / (g_n + k_g)
+    g_v = g_cv2 * g_m ** 2
+    g_phi = np.bincount(gid, weights=np.where(mature, phi_s, 0), minlength=G) / np.maximum(g_n, 1)
+    g_phi = np.where(g_n > 0, g_phi, 1.0)
+    g_v = np.maximum(g_v, 1e-6)
+    b_g = np.clip(g_m * g_phi / g_v, 0.5, 56.0)  # prior weight in days (noise var / between-series var)
+    L0 = g_m[gid].astype(DTYPE)
+    b_s = b_g[gid].astype(DTYPE)
+
+    # ---- 3. smoothing, all candidates side by side --------------------------------------------
+    cands = np.asarray(cfg.candidates, dtype=DTYPE).reshape(-1, 2)
+    K = len(cands)
+    alpha = cands[:, 0:1]
+    beta = cands[:, 1:2]
+    phi = DTYPE(cfg.phi)
+    lag = max(1, min(int(cfg.eval_lag), T))
+    damp_lag = DTYPE(sum(cfg.phi ** i for i in range(1, lag + 1)))
+    L = np.broadcast_to(L0, (K, n)).copy()
+    B = np.zeros((K, n), DTYPE)
+    nseen = np.zeros(n, DTYPE)
+    Lbuf = np.empty((lag, K, n), DTYPE)
+    Bbuf = np.zeros((lag, K, n), DTYPE)
+    Lbuf[:] = L0
+    absE = np.zeros((K, n), DTYPE)
+    R2 = np.zeros((K, n), DTYPE)
+    SF = np.zeros((K, n), DTYPE)
+    SF2 = np.zeros((K, n), DTYPE)
+    Py = np.zeros(n, DTYPE)
+    PF = np.zeros((K, n), DTYPE)
+    n_eval = np.zeros(n, DTYPE)
+    t_eval = T - W
+    warm = DTYPE(cfg.trend_warmup)
+    one = DTYPE(1)
+    for t0 in range(0, T, 64):
+        t1 = min(t0 + 64, T)
+        yb, pb = days(t0, t1)
+        for t in range(t0, t1):
+            yt = yb[t - t0]
+            valid = ~np.isnan(yt)
+            pr = pb[t - t0]
+            ok = valid & ~pr
+            pd_ = profT[dow[t]]
+            if t >= t_eval:
+                slot = t % lag
+                F = Lbuf[slot] + Bbuf[slot] * damp_lag
+                np.maximum(F, 0, out=F)
+                F *= pd_
+                # only series that had been seen before the forecast was made are scored
+                okf = ok & (nseen > 0)
+                y0 = np.where(okf, yt, 0)
+                Fm = F * okf
+                err = y0 - Fm
+                absE += np.abs(err)
+                R2 += err * err
+                SF += Fm
+                SF2 += Fm * Fm
+                n_eval += okf
+                pv = valid & pr & (nseen > 0)
+                if pv.any():
+                    Py += np.where(pv, yt, 0)
+                    PF += F * pv
+            nseen += ok
+            z = np.where(ok, yt * inv_prof[dow[t]], 0)
+            a = np.maximum(alpha, one / (nseen + b_s))  # (K, n)
+            pred = L + phi * B
+            e = (z - pred) * ok
+            a *= e
+            L = pred + a
+            B = phi * B + (beta * (nseen >= warm)) * a
+            Lbuf[t % lag] = L
+            Bbuf[t % lag] = B
+
+    # ---- 4. model choice per volume band --------------------------------------------------------
+    vol = np.where(n_eval > 0, SF.mean(0) / np.maximum(n_eval, 1), lvl_recent)
+    nb = max(1, int(cfg.n_bands))
+    scored = n_eval > 0
+    if scored.sum() >= nb:
+        edges = np.quantile(vol[scored], np.linspace(0, 1, nb + 1)[1:-1])
+    else:
+        edges = np.array([])
+    band = np.searchsorted(edges, vol).astype(np.int64)
+    nbands = len(edges) + 1
+    crit = R2 if cfg.select_by == "mse" else absE
+    err_band = np.stack([np.bincount(band, weights=crit[k] * scored, minlength=nbands) for k in range(K)])
+    best_band = err_band.argmin(0)  # ties (no data) -> first candidate
+    choice = best_band[band]
+    cols = np.arange(n)
+    Lf = L[choice, cols]
+    Bf = B[choice, cols]
+
+    # ---- 5. promotion uplift per group --------------------------------------------------------
+    PFc = PF[choice, cols].astype(np.float64)
+    Pyc = Py.astype(np.float64)
+    c0 = cfg.promo_prior_weight
+    u_glob = (Pyc.sum() + c0 * cfg.promo_prior) / (PFc.sum() + c0)
+    gy = np.bincount(gid, weights=Pyc, minlength=G)
+    gf = np.bincount(gid, weights=PFc, minlength=G)
+    u_grp = np.maximum((gy + c0 * u_glob) / (gf + c0), 1.0)
+    uplift = u_grp[gid].astype(DTYPE)
+
+    # ---- 6. dispersion ------------------------------------------------------------------------
+    r2 = R2[choice, cols].astype(np.float64)
+    sf = SF[choice, cols].astype(np.float64)
+    sf2 = SF2[choice, cols].astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        raw = np.where(sf2 > 0, (r2 - sf) / np.maximum(sf2, 1e-12), np.nan)
+    b_r2 = np.bincount(band, weights=np.where(scored, r2, 0), minlength=nbands)
+    b_sf = np.bincount(band, weights=np.where(scored, sf, 0), minlength=nbands)
+    b_sf2 = np.bincount(band, weights=np.where(scored, sf2, 0), minlength=nbands)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        iota_b = np.where(b_sf2 > 0, (b_r2 - b_sf) / np.maximum(b_sf2, 1e-12), 0.5)
+    iota_b = np.clip(np.nan_to_num(iota_b, nan=0.5), cfg.min_size, 20.0)
+    prior_iota = iota_b[band]
+    if cfg.disp_credibility is None:
+        fbar = np.where(n_eval > 0, sf / np.maximum(n_eval, 1), 0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            se2 = 2.0 * (1.0 + fbar * prior_iota) ** 2 / np.maximum(n_eval * fbar ** 2, 1e-12)
+        tau2_b = np.zeros(nbands)
+        for k in range(nbands):
+            sel = scored & (band == k) & np.isfinite(raw)
+            if sel.sum() >= 10:
+                mad = np.median(np.abs(raw[sel] - np.median(raw[sel]))) * 1.4826
+                tau2_b[k] = max(mad ** 2 - np.median(se2[sel]), 0.0)
+        tau2_i = np.maximum(tau2_b[band], 1e-6)
+        w_i = np.where(np.isfinite(raw), tau2_i / (tau2_i + se2), 0.0)
+    else:
+        # credibility weight: a series' own estimate counts as sum F^2 against c of the band's
+        w_i = np.where(np.isfinite(raw), sf2 / (sf2 + cfg.disp_credibility), 0.0)
+    iota = w_i * np.nan_to_num(raw, nan=0.0) + (1 - w_i) * prior_iota
+    iota = np.clip(iota, cfg.min_size, 20.0)
+    # remaining level uncertainty of young series: posterior variance of a mean of nseen days
+    # (noise variance sig2 per day) combined with the group prior (between-series variance g_v)
+    Ld = np.maximum(Lf.astype(np.float64), 1e-9)
+    sig2 = Ld * (1.0 + Ld * iota)
+    gv = g_v[gid]
+    lvl_var = gv * sig2 / (sig2 + nseen * gv)
+    cv2 = np.clip(np.where(Lf > 1e-9, lvl_var / Ld ** 2, 0.0), 0, 20.0)
+    iota = iota + cv2 + iota * cv2
+
+    # ---- 7. forecast ------------------------------------------------------------------------
+    damp = np.cumsum(cfg.phi ** np.arange(1, h + 1)).astype(DTYPE)
+    base = np.maximum(Lf[:, None] + Bf[:, None] * damp[None, :], 0)
+    fdow = (sw + T + np.arange(h)) % 7
+    mean = base * profT[fdow].T
+    mean = np.where(promo_f, mean * uplift[:, None], mean).astype(DTYPE)
+    size = (1.0 / iota).astype(np.float64)
+    qs = nb_quantiles(mean, size, quantiles)
+    prof_monday = prof.T.astype(DTYPE)
+    return ForecastResult(
+        mean=mean, quantiles=qs, dispersion=size.astype(DTYPE), level=Lf.astype(DTYPE),
+        profile=prof_monday, uplift=uplift,
+        info={"choice_by_band": [tuple(map(float, cands[i])) for i in best_band], "band_edges": edges.tolist(),
+              "uplift_global": float(u_glob), "profile_tau2": tau2, "dispersion_by_band": (1 / iota_b).tolist()},
+    )
+
+
+SMALL_MEAN = 60.0  # below: walk the pmf; above: bisection with the incomplete beta function
+
+
+def nb_quantiles(mean: np.ndarray, size: np.ndarray, quantiles, chunk: int = 500_000) -> dict:
+    """Negative binomial quantiles (smallest count q with P(Y <= q) >= tau) over whole arrays.
+
+    ``size`` is r, per series (n,) or per cell (same shape as ``mean``); Var = mean + mean^2 / r.
+    Equal to ``scipy.stats.nbinom.ppf`` but much faster on large arrays: cells with a small mean
+    walk the probability mass function upward (all quantiles in one pass, finished cells dropped
+    as they go); cells with a large mean start from a Cornish-Fisher approximation and are
+    corrected to the exact answer with the regularised incomplete beta function.
+    """
+    mu_all = np.asarray(mean)
+    shape = mu_all.shape
+    size = np.asarray(size, np.float64)
+    if size.shape != shape:
+        size = np.broadcast_to(size.reshape(size.shape + (1,) * (mu_all.ndim - size.ndim)), shape)
+    mu_all = mu_all.reshape(-1)
+    r_all = np.ascontiguousarray(size).reshape(-1)
+    taus = sorted(float(t) for t in quantiles)
+    res = np.zeros((len(taus), mu_all.size), DTYPE)
+    for c0 in range(0, mu_all.size, chunk):  # bounded temporaries on big panels
+        c1 = min(c0 + chunk, mu_all.size)
+        res[:, c0:c1] = _nb_quantiles_flat(mu_all[c0:c1].astype(np.float64),
+                                           np.minimum(r_all[c0:c1], 1e8), taus)
+    return {float(t): res[taus.index(float(t))].reshape(shape) for t in quantiles}
+
+
+def _nb_quantiles_flat(mu: np.ndarray, r: np.ndarray, taus: list) -> np.ndarray:
+    res = np.zeros((len(taus), mu.size), np.float64)
+    pos = np.flatnonzero(mu > 1e-9)
+    small = pos[mu[pos] <= SMALL_MEAN]
+    large = pos[mu[pos] > SMALL_MEAN]
+    tau_arr = np.asarray(taus)[:, None] - 1e-12
+    if small.size:
+        m, rr = mu[small], r[small]
+        p = rr / (rr + m)
+        qv = m / (rr + m)
+        pmf = np.exp(rr * np.log(p))
+        cdf = pmf.copy()
+        out = np.full((len(taus), small.size), -1.0)
+        local = np.arange(small.size)
+        k = 0
+        while local.size and k <= 20000:
+            hit = cdf[None, :] >= tau_arr
+            for j in range(len(taus)):
+                sel = local[hit[j]]
+                sel = sel[out[j, sel] < 0]
+                out[j, sel] = k
+            keep = ~hit[-1]
+            if not keep.all():
+                local, pmf, cdf, rr, qv = local[keep], pmf[keep], cdf[keep], rr[keep], qv[keep]
+            k += 1
+            pmf *= (k - 1 + rr) / k * qv
+            cdf += pmf
+        if local.size:  # round-off kept the sum below tau: let scipy finish these few
+            cells = small[local]
+            for j, tau in enumerate(taus):
+                out[j, local] = stats.nbinom.ppf(tau, r[cells], r[cells] / (r[cells] + mu[cells]))
+        res[:, small] = out
+    if large.size:
+        m, rr = mu[large], r[large]
+        p = rr / (rr + m)
+        sd = np.sqrt(m + m * m / rr)
+        skew = (1 + 2 * m / rr) / sd
+        for j, tau in enumerate(taus):
+            z = stats.norm.ppf(tau)
+            k0 = np.maximum(np.ceil(m + sd * (z + (z * z - 1) * skew / 6) - 0.5), 0)
+            # exact answer by bisection on F(k) = I_p(r, k + 1), bracketed around the guess
+            step = np.ceil(0.25 * sd) + 2
+            lo = np.maximum(k0 - step, -1)  # invariant: F(lo) < tau (F(-1) = 0)
+            hi = k0 + step  # invariant: F(hi) >= tau
+            for _ in range(60):
+                bad = np.flatnonzero(special.betainc(rr, hi + 1, p) < tau)
+                if not bad.size:
+                    break
+                lo[bad] = hi[bad]
+                hi[bad] += 2 * step[bad]
+                step[bad] *= 2
+            for _ in range(60):
+                bad = np.flatnonzero((lo >= 0) & (special.betainc(rr, np.maximum(lo, 0) + 1, p) >= tau))
+                if not bad.size:
+                    break
+                hi[bad] = lo[bad]
+                lo[bad] = np.maximum(lo[bad] - 2 * step[bad], -1)
+                step[bad] *= 2
+            act = np.flatnonzero(hi - lo > 1)
+            while act.size:
+                mid = np.floor((lo[act] + hi[act]) / 2)
+                ge = special.betainc(rr[act], mid + 1, p[act]) >= tau
+                hi[act[ge]] = mid[ge]
+                lo[act[~ge]] = mid[~ge]
+                act = act[hi[act] - lo[act] > 1]
+            k0 = hi
+            res[j, large] = k0
+    return res

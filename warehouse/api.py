@@ -12,6 +12,9 @@ from .schemas import (
     AllocationOut,
     AllocationRunIn,
     AllocationSummaryOut,
+    DemandForecastOut,
+    ForecastRunIn,
+    ForecastRunOut,
     LineShortageOut,
     LotIn,
     LotOut,
@@ -70,6 +73,25 @@ def count_lot(request, lot_id: int, payload: StockCountIn):
 def lot_moves(request, lot_id: int):
     require_role(request, *STOCK_STAFF)
     return selectors.lot(lot_id).moves.all()
+
+
+# --- forecasts ---
+
+
+@router.post("/forecasts/run", response=ForecastRunOut, summary="Forecast a depot's demand for a delivery day")
+def run_forecast(request, payload: ForecastRunIn):
+    require_role(request, Role.PROCUREMENT, Role.OPERATOR)
+    return services.forecast_depot(
+        delivery_date=payload.delivery_date, depot_id=payload.depot_id, history_days=payload.history_days
+    )
+
+
+@router.get("/forecasts", response=list[DemandForecastOut])
+@paginate(LimitOffsetPagination)
+def list_forecasts(request, delivery_date: date, depot_id: int | None = None, product_id: int | None = None, depot_level: bool = False):
+    """Per pickup point by default; `depot_level=true` gives one row per product for the whole depot."""
+    require_role(request, *STOCK_STAFF)
+    return selectors.forecasts(delivery_date, depot_id=depot_id, product_id=product_id, depot_level=depot_level)
 
 
 # --- allocation ---

@@ -133,3 +133,27 @@ class LineShortageOut(Schema):
     cut: int = Field(alias="quantity")
     refund_amount: Decimal
     reason: str
+
+
+class ForecastRunIn(Schema):
+    delivery_date: date
+    depot_id: int
+    history_days: int = Field(default=364, ge=7, le=1000)
+
+
+class ForecastRunOut(Schema):
+    delivery_date: date
+    depot_id: int
+    point_series: int
+    depot_series: int
+
+
+class DemandForecastOut(Schema):
+    delivery_date: date
+    product_id: int
+    depot_id: int
+    pickup_point_id: int | None
+    mean: float
+    p50: int
+    p80: int
+    p95: int

@@ -11,7 +11,7 @@ from core.errors import NotFound
 from core.models import Role
 from core.selectors import roles_of
 
-from .models import Allocation, LineShortage, Lot, SortList, StockMove
+from .models import Allocation, DemandForecast, LineShortage, Lot, SortList, StockMove
 
 
 def usable_lots(delivery_date: date, min_remaining_days: int = 0) -> QuerySet[Lot]:
@@ -200,3 +200,16 @@ def shortages_visible_to(user, delivery_date: date) -> QuerySet[LineShortage]:
     if roles_of(user) & {Role.OPERATOR.value, Role.WAREHOUSE.value}:
         return qs
     return qs.filter(order_line__order__leader__user=user)
+
+
+def forecasts(
+    delivery_date: date, *, depot_id: int | None = None, product_id: int | None = None, depot_level: bool = False
+) -> QuerySet[DemandForecast]:
+    qs = DemandForecast.objects.filter(delivery_date=delivery_date, pickup_point__isnull=depot_level).order_by(
+        "depot_id", "product_id", "pickup_point_id"
+    )
+    if depot_id is not None:
+        qs = qs.filter(depot_id=depot_id)
+    if product_id is not None:
+        qs = qs.filter(product_id=product_id)
+    return qs

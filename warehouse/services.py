@@ -2,7 +2,7 @@
 import itertools
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import numpy as np
@@ -14,10 +14,10 @@ from django.utils import timezone
 from catalog.models import Depot, PickupPoint, Product, Warehouse
 from core.bulk import copy_rows
 from core.errors import Conflict, InvalidInput, NotFound
-from grouporders.models import DemandLine, GroupLeader, LineStatus, OrderLine
+from grouporders.models import Deal, DemandLine, GroupLeader, LineStatus, OrderLine
 
-from . import allocation
-from .models import Allocation, LineShortage, Lot, LotSource, MoveKind, SortList, SortListStop, StockMove
+from . import allocation, forecasting
+from .models import Allocation, DemandForecast, LineShortage, Lot, LotSource, MoveKind, SortList, SortListStop, StockMove
 from .selectors import usable_lots
 
 
@@ -362,3 +362,103 @@ def _record_line_shortages(delivery_date: date, demand: np.ndarray, shortage: np
         rows.append((delivery_date, row[0], int(demand[i, 0]), cut, amount, reason))
     copy_rows(LineShortage, ["delivery_date", "order_line_id", "demand_line_id", "quantity", "refund_amount", "reason"], rows)
     return total
+
+
+# --- forecasts ---------------------------------------------------------------------------------
+
+
+def _columns(rows: list[tuple], dtypes) -> list[np.ndarray]:
+    return [np.array(column, dtype=dtype) for column, dtype in zip(zip(*rows), dtypes)]
+
+
+def _day_offsets(days: np.ndarray, start: date) -> np.ndarray:
+    return (days - np.datetime64(start, "D")).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class ForecastRun:
+    delivery_date: date
+    depot_id: int
+    point_series: int
+    depot_series: int
+
+
+def forecast_depot(*, delivery_date: date, depot_id: int, history_days: int = 364) -> ForecastRun:
+    """Forecast the delivery day's demand per product at each of the depot's pickup points and for the depot.
+
+    A day on which a product was not on sale is unknown (not zero) to the forecaster; products on sale
+    on the delivery day without history fall back to their category's level. Replaces the day's
+    earlier forecasts for the depot.
+    """
+    if not Depot.objects.filter(pk=depot_id).exists():
+        raise NotFound(f"depot {depot_id} does not exist", field="depot_id")
+    if history_days < 7:
+        raise InvalidInput("at least a week of history is needed", field="history_days")
+    start = delivery_date - timedelta(days=history_days)
+    points = np.array(
+        PickupPoint.objects.filter(depot_id=depot_id, is_active=True).order_by("pk").values_list("pk", flat=True), dtype=np.int64
+    )
+    offered = list(
+        Deal.objects.filter(wave__delivery_date__gte=start, wave__delivery_date__lte=delivery_date)
+        .values_list("product_id", "wave__delivery_date", "is_promotion")
+    )
+    on_sale = {product for product, day, _ in offered if day == delivery_date}
+    history_products = (
+        DemandLine.objects.filter(delivery_date__gte=start, delivery_date__lt=delivery_date, pickup_point__depot_id=depot_id)
+        .values_list("product_id", flat=True)
+        .distinct()
+    )
+    products = np.array(sorted(on_sale | set(history_products)), dtype=np.int64)
+    if points.size == 0 or products.size == 0:
+        DemandForecast.objects.filter(delivery_date=delivery_date, depot_id=depot_id).delete()
+        return ForecastRun(delivery_date, depot_id, 0, 0)
+    n_days = history_days
+    # Per product and day: offered at all, and promoted.
+    offered_grid = np.zeros((products.size, n_days + 1), dtype=bool)
+    promo_grid = np.zeros_like(offered_grid)
+    if offered:
+        deal_product, deal_day, deal_promo = _columns(offered, (np.int64, "datetime64[D]", bool))
+        known = np.isin(deal_product, products)
+        rows, days = np.searchsorted(products, deal_product[known]), _day_offsets(deal_day[known], start)
+        offered_grid[rows, days] = True
+        np.logical_or.at(promo_grid, (rows, days), deal_promo[known])
+    # Point series are product-major: series = product row * n_points + point column.
+    n_points = points.size
+    point_history = np.where(offered_grid[:, None, :n_days], 0.0, np.nan).repeat(n_points, axis=1).reshape(-1, n_days)
+    sold = list(
+        DemandLine.objects.filter(
+            delivery_date__gte=start, delivery_date__lt=delivery_date, pickup_point_id__in=points.tolist()
+        ).values_list("product_id", "pickup_point_id", "delivery_date", "quantity")
+    )
+    if sold:
+        sold_product, sold_point, sold_day, sold_quantity = _columns(sold, (np.int64, np.int64, "datetime64[D]", np.float64))
+        series = np.searchsorted(products, sold_product) * n_points + np.searchsorted(points, sold_point)
+        point_history[series, _day_offsets(sold_day, start)] = sold_quantity
+    depot_history = np.nansum(point_history.reshape(products.size, n_points, n_days), axis=1)
+    depot_history[~offered_grid[:, :n_days]] = np.nan
+    categories = dict(Product.objects.filter(pk__in=products.tolist()).values_list("pk", "category"))
+    category_codes = {c: k for k, c in enumerate(sorted(set(categories.values())))}
+    product_group = np.array([category_codes[categories[int(p)]] for p in products])
+    history = np.vstack([point_history, depot_history])
+    promo_history = np.vstack([promo_grid[:, :n_days].repeat(n_points, axis=0), promo_grid[:, :n_days]])
+    promo_future = np.concatenate([promo_grid[:, n_days].repeat(n_points), promo_grid[:, n_days]])[:, None]
+    # Depot series pool among themselves: their scale differs from a single point's.
+    group = np.concatenate([product_group.repeat(n_points), product_group + len(category_codes)])
+    result = forecasting.forecast(
+        forecasting.ForecastInput(history, promo_history, promo_future, group, start_weekday=start.weekday()), horizon=1
+    )
+    mean, p50, p80, p95 = (a[:, 0] for a in (result.mean, result.quantiles[0.5], result.quantiles[0.8], result.quantiles[0.95]))
+    series_product = np.concatenate([products.repeat(n_points), products])
+    series_point = np.concatenate([np.tile(points, products.size), np.full(products.size, -1)])
+    now = timezone.now()
+    with transaction.atomic():
+        DemandForecast.objects.filter(delivery_date=delivery_date, depot_id=depot_id).delete()
+        copy_rows(
+            DemandForecast,
+            ["delivery_date", "product_id", "depot_id", "pickup_point_id", "mean", "p50", "p80", "p95", "created_at"],
+            (
+                (delivery_date, int(prod), depot_id, None if point < 0 else int(point), round(float(m), 3), int(a), int(b), int(c), now)
+                for prod, point, m, a, b, c in zip(series_product, series_point, mean, p50, p80, p95)
+            ),
+        )
+    return ForecastRun(delivery_date, depot_id, int(products.size * n_points), int(products.size))

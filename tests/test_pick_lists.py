@@ -7,7 +7,6 @@ import pytest
 from django.utils import timezone
 
 from grouporders import services as order_services
-from grouporders.models import DemandLine
 from tests.conftest import order_payload
 from warehouse import services
 from warehouse.models import Allocation
@@ -34,7 +33,6 @@ def allocated_day(leader_api, other_leader_api, wave, deals, network):
         lot = lots[lot_id]
         Allocation.objects.create(
             delivery_date=day, pickup_point_id=point_id, product_id=lot.product_id, lot=lot, quantity=quantity,
-            demand_line=DemandLine.objects.get(delivery_date=day, pickup_point_id=point_id, product_id=lot.product_id),
         )
     return day
 

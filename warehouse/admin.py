@@ -50,14 +50,14 @@ class DemandForecastAdmin(admin.ModelAdmin):
 class AllocationAdmin(admin.ModelAdmin):
     list_display = ("delivery_date", "pickup_point", "product", "lot", "quantity")
     list_filter = ("delivery_date",)
-    raw_id_fields = ("demand_line", "pickup_point", "product", "lot")
+    raw_id_fields = ("pickup_point", "product", "lot")
 
 
 @admin.register(LineShortage)
 class LineShortageAdmin(admin.ModelAdmin):
     list_display = ("delivery_date", "order_line", "quantity", "refund_amount", "reason")
     list_filter = ("delivery_date",)
-    raw_id_fields = ("order_line", "demand_line")
+    raw_id_fields = ("order_line",)
 
 
 class SortListStopInline(admin.TabularInline):

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 
 from catalog.models import Depot, PickupPoint, Product, Warehouse
-from grouporders.models import DemandLine, OrderLine
+from grouporders.models import OrderLine
 
 
 class LotSource(models.TextChoices):
@@ -97,17 +97,22 @@ class DemandForecast(models.Model):
         ]
 
 
+# Allocations and shortages are rebuilt wholesale for a day, up to a million rows a night. Their
+# references to master data (never deleted: PROTECT) are checked by Django, not by per-row foreign-key
+# triggers, which cost more than the whole allocation; the reference to the lot keeps its constraint.
+
+
 class Allocation(models.Model):
     """Stock of one lot set aside for a pickup point's demand on a delivery day."""
 
-    delivery_date = models.DateField(db_index=True)
-    demand_line = models.ForeignKey(DemandLine, on_delete=models.CASCADE, related_name="allocations")
-    pickup_point = models.ForeignKey(PickupPoint, on_delete=models.PROTECT)
-    product = models.ForeignKey(Product, on_delete=models.PROTECT)
+    delivery_date = models.DateField()
+    pickup_point = models.ForeignKey(PickupPoint, on_delete=models.PROTECT, db_constraint=False, db_index=False)
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, db_constraint=False, db_index=False)
     lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="allocations")
     quantity = models.PositiveIntegerField()
 
     class Meta:
+        indexes = [models.Index(fields=["delivery_date", "pickup_point"], name="allocation_day_point")]
         constraints = [models.CheckConstraint(condition=models.Q(quantity__gt=0), name="allocation_quantity_positive")]
 
 
@@ -115,14 +120,23 @@ class LineShortage(models.Model):
     """The part of a resident's order line that stock could not fill, and the refund it is owed."""
 
     delivery_date = models.DateField(db_index=True)
-    order_line = models.OneToOneField(OrderLine, on_delete=models.CASCADE, related_name="shortage")
-    demand_line = models.ForeignKey(DemandLine, on_delete=models.CASCADE, related_name="shortages")
+    order_line = models.OneToOneField(OrderLine, on_delete=models.PROTECT, db_constraint=False, related_name="shortage")
     quantity = models.PositiveIntegerField()
     refund_amount = models.DecimalField(max_digits=12, decimal_places=2)
-    reason = models.CharField(max_length=200)
+    # Why: the pickup point's whole demand for the product and what it received as its fair share.
+    point_demanded = models.PositiveIntegerField()
+    point_allocated = models.PositiveIntegerField()
 
     class Meta:
         constraints = [models.CheckConstraint(condition=models.Q(quantity__gt=0), name="shortage_quantity_positive")]
+
+    @property
+    def reason(self) -> str:
+        return (
+            f"stock short for {self.delivery_date}: the pickup point received {self.point_allocated} of the "
+            f"{self.point_demanded} units ordered (a fair share of what was in stock); "
+            f"{self.quantity} of this line refunded"
+        )
 
 
 class SortList(models.Model):

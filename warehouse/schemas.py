@@ -128,7 +128,7 @@ class LineShortageOut(Schema):
     order_id: int = Field(alias="order_line.order_id")
     resident_name: str = Field(alias="order_line.resident.name")
     resident_phone: str = Field(alias="order_line.resident.phone_masked")
-    product_sku: str = Field(alias="demand_line.product.sku")
+    product_sku: str = Field(alias="order_line.deal.product.sku")
     ordered: int = Field(alias="order_line.quantity")
     cut: int = Field(alias="quantity")
     refund_amount: Decimal

@@ -195,7 +195,7 @@ def allocations(delivery_date: date, pickup_point_id: int | None = None) -> Quer
 def shortages_visible_to(user, delivery_date: date) -> QuerySet[LineShortage]:
     """Cut order lines with their reason; a leader sees only those of their own orders."""
     qs = LineShortage.objects.filter(delivery_date=delivery_date).select_related(
-        "order_line__resident", "demand_line__product"
+        "order_line__resident", "order_line__deal__product"
     ).order_by("order_line_id")
     if roles_of(user) & {Role.OPERATOR.value, Role.WAREHOUSE.value}:
         return qs

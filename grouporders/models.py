@@ -135,12 +135,19 @@ class OrderLine(models.Model):
 
 
 class DemandLine(models.Model):
-    """Demand after the cutoff per (delivery day, pickup point, product); rebuilt by closing the wave."""
+    """Demand after the cutoff per (delivery day, pickup point, product); rebuilt by closing the wave.
 
-    wave = models.ForeignKey(SalesWave, on_delete=models.CASCADE, related_name="demand_lines")
+    Up to a million rows a night, all derived in one INSERT … SELECT from rows that the same
+    transaction has locked; per-row foreign-key triggers would cost more than the aggregation itself,
+    so the references are kept by Django (CASCADE/PROTECT) rather than by database constraints.
+    """
+
+    wave = models.ForeignKey(SalesWave, on_delete=models.CASCADE, related_name="demand_lines", db_constraint=False)
     delivery_date = models.DateField()
-    pickup_point = models.ForeignKey(PickupPoint, on_delete=models.PROTECT, related_name="demand_lines")
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="demand_lines")
+    pickup_point = models.ForeignKey(
+        PickupPoint, on_delete=models.PROTECT, related_name="demand_lines", db_constraint=False, db_index=False
+    )
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="demand_lines", db_constraint=False)
     quantity = models.PositiveIntegerField()
     order_count = models.PositiveIntegerField()
     line_count = models.PositiveIntegerField()

@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import connection, transaction
 from django.contrib.auth.models import Group
-from django.db.models import F, Sum
+from django.db.models import Exists, F, OuterRef, Sum
 from django.utils import timezone
 
 from catalog.models import PickupPoint, Product
@@ -100,13 +100,14 @@ def create_deal(
 
 def _lock_wave_for_orders(wave_id: int) -> SalesWave:
     """Share-lock the wave so that closing it waits for orders in flight, while orders never wait for each other."""
-    wave = SalesWave.objects.filter(pk=wave_id).first()
+    if connection.vendor == "postgresql":
+        # One read that takes the share lock too.
+        locked = SalesWave.objects.raw(f"SELECT * FROM {SalesWave._meta.db_table} WHERE id = %s FOR SHARE", [wave_id])
+        wave = next(iter(locked), None)
+    else:
+        wave = SalesWave.objects.filter(pk=wave_id).first()
     if wave is None:
         raise NotFound(f"wave {wave_id} does not exist", field="wave_id")
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT status FROM {SalesWave._meta.db_table} WHERE id = %s FOR SHARE", [wave_id])
-            wave.status = cursor.fetchone()[0]
     if not wave.accepts_orders():
         raise Conflict(
             f"the wave for {wave.delivery_date} is closed (cutoff {timezone.localtime(wave.cutoff_at):%Y-%m-%d %H:%M}); "
@@ -140,23 +141,29 @@ def _upsert_residents(lines: list[LineInput]) -> list[Resident]:
         line_hashes.append(digest)
         by_hash.setdefault(digest, ResidentInput(line.resident.name.strip(), phone, line.resident.consent))
     now = timezone.now()
-    Resident.objects.bulk_create(
-        [
-            Resident(
-                name=r.name,
-                phone_masked=mask_phone(r.phone),
-                phone_hash=digest,
-                consent=r.consent,
-                consent_at=now if r.consent else None,
-            )
-            for digest, r in by_hash.items()
-        ],
-        ignore_conflicts=True,
-    )
-    consenting = [digest for digest, r in by_hash.items() if r.consent]
-    if consenting:
-        Resident.objects.filter(phone_hash__in=consenting, consent=False).update(consent=True, consent_at=now)
+    # Read first, then write only what is missing or changed: a resubmitted order usually needs no write.
     residents = Resident.objects.in_bulk(list(by_hash), field_name="phone_hash")
+    missing = [digest for digest in by_hash if digest not in residents]
+    if missing:
+        Resident.objects.bulk_create(
+            [
+                Resident(
+                    name=by_hash[digest].name,
+                    phone_masked=mask_phone(by_hash[digest].phone),
+                    phone_hash=digest,
+                    consent=by_hash[digest].consent,
+                    consent_at=now if by_hash[digest].consent else None,
+                )
+                for digest in missing
+            ],
+            ignore_conflicts=True,
+        )
+        residents.update(Resident.objects.in_bulk(missing, field_name="phone_hash"))
+    newly_consenting = [digest for digest, r in by_hash.items() if r.consent and not residents[digest].consent]
+    if newly_consenting:
+        Resident.objects.filter(phone_hash__in=newly_consenting, consent=False).update(consent=True, consent_at=now)
+        for digest in newly_consenting:
+            residents[digest].consent, residents[digest].consent_at = True, now
     return [residents[digest] for digest in line_hashes]
 
 
@@ -190,17 +197,20 @@ def _check_per_resident_limits(order: LeaderOrder, new_lines: list[OrderLine], d
     limited = [line for line in new_lines if deals[line.deal_id].per_resident_limit is not None]
     if not limited:
         return
+    # The status is checked here rather than in SQL: with `status = 'active'` in the WHERE clause PostgreSQL
+    # likes to read the whole partial unique index (every active line ever) instead of the resident index.
     elsewhere = (
         OrderLine.objects.filter(
-            status=LineStatus.ACTIVE,
             deal_id__in={line.deal_id for line in limited},
             resident_id__in={line.resident_id for line in limited},
         )
         .exclude(order=order)
-        .values_list("resident_id", "deal_id")
-        .annotate(total=Sum("quantity"))
+        .values_list("resident_id", "deal_id", "quantity", "status")
     )
-    ordered_elsewhere = {(resident_id, deal_id): total for resident_id, deal_id, total in elsewhere}
+    ordered_elsewhere: dict[tuple[int, int], int] = defaultdict(int)
+    for resident_id, deal_id, quantity, status in elsewhere:
+        if status == LineStatus.ACTIVE:
+            ordered_elsewhere[(resident_id, deal_id)] += quantity
     for index, line in enumerate(new_lines):
         limit = deals[line.deal_id].per_resident_limit
         already = ordered_elsewhere.get((line.resident_id, line.deal_id), 0)
@@ -242,8 +252,15 @@ def _sold_by_deal(lines) -> dict[int, int]:
 
 def submit_leader_order(*, user, wave_id: int, pickup_point_id: int, lines: list[LineInput]) -> LeaderOrder:
     """Create or replace the leader's whole order for a pickup point in a wave, all or nothing."""
-    leader = leader_for_user(user)
-    if not leader.pickup_points.filter(pk=pickup_point_id).exists():
+    # leader_for_user and the ownership check in one query.
+    leader = (
+        GroupLeader.objects.filter(user=user, is_active=True)
+        .annotate(owns_point=Exists(PickupPoint.objects.filter(pk=pickup_point_id, leaders=OuterRef("pk"))))
+        .first()
+    )
+    if leader is None:
+        raise NotFound("you are not an active group leader")
+    if not leader.owns_point:
         raise NotFound(f"pickup point {pickup_point_id} is not one of yours", field="pickup_point_id")
     if not lines:
         raise InvalidInput("an order needs at least one line; cancel it instead", field="lines")
@@ -258,11 +275,14 @@ def submit_leader_order(*, user, wave_id: int, pickup_point_id: int, lines: list
         wave = _lock_wave_for_orders(wave_id)
         deals = _validate_lines(wave, lines)
         residents = _upsert_residents(lines)
-        LeaderOrder.objects.bulk_create(
-            [LeaderOrder(leader=leader, pickup_point_id=pickup_point_id, wave=wave)], ignore_conflicts=True
-        )
-        order = LeaderOrder.objects.select_for_update().get(leader=leader, pickup_point_id=pickup_point_id, wave=wave)
-        previous = list(order.lines.filter(status=LineStatus.ACTIVE).only("deal_id", "quantity"))
+        mine = LeaderOrder.objects.select_for_update().filter(leader=leader, pickup_point_id=pickup_point_id, wave=wave)
+        order = mine.first()  # a resubmission, the usual case, needs no insert
+        if order is None:
+            LeaderOrder.objects.bulk_create(
+                [LeaderOrder(leader=leader, pickup_point_id=pickup_point_id, wave=wave)], ignore_conflicts=True
+            )
+            order = mine.get()
+        previous = list(order.lines.filter(status=LineStatus.ACTIVE).only("order_id", "deal_id", "quantity"))
         new_lines = [
             OrderLine(
                 order=order,
@@ -281,10 +301,9 @@ def submit_leader_order(*, user, wave_id: int, pickup_point_id: int, lines: list
         _reserve_limited_deals(change, deals)
         order.lines.all().delete()
         OrderLine.objects.bulk_create(new_lines)
-        order.revision = F("revision") + 1
+        order.revision += 1  # the row is locked FOR UPDATE above, so no re-read is needed
         order.submitted_at = timezone.now()
         order.save(update_fields=["revision", "submitted_at", "updated_at"])
-    order.refresh_from_db(fields=["revision"])
     return order
 
 

@@ -110,7 +110,7 @@ def submit_order(request, payload: LeaderOrderIn, idempotency_key: str | None = 
                 for line in payload.lines
             ],
         )
-        body = LeaderOrderOut.from_orm(selectors.order_with_lines(request.auth, order.pk)).model_dump(mode="json")
+        body = LeaderOrderOut.from_orm(order).model_dump(mode="json")
         return (201 if order.revision == 1 else 200), body
 
     return idempotent(request, submit)

@@ -56,11 +56,14 @@ class LeaderOrderOut(LeaderOrderSummary):
 
     @staticmethod
     def resolve_lines(order):
-        return list(order.lines.all())
+        # A freshly submitted order carries its lines; otherwise they are (pre)fetched.
+        current = getattr(order, "current_lines", None)
+        return current if current is not None else list(order.lines.all())
 
     @staticmethod
     def resolve_total_amount(order):
-        return sum((line.quantity * line.unit_price for line in order.lines.all() if line.status == "active"), Decimal("0"))
+        lines = LeaderOrderOut.resolve_lines(order)
+        return sum((line.quantity * line.unit_price for line in lines if line.status == "active"), Decimal("0"))
 
 
 class WaveIn(Schema):

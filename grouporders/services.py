@@ -271,23 +271,29 @@ def submit_leader_order(*, user, wave_id: int, pickup_point_id: int, lines: list
             raise InvalidInput("the same resident and deal appear twice; merge the lines", field=f"lines.{index}")
         seen.add(key)
 
-    with transaction.atomic():
+    # No savepoint of its own: when an idempotent request wraps it, a failure rolls back both anyway.
+    with transaction.atomic(savepoint=False):
         wave = _lock_wave_for_orders(wave_id)
         deals = _validate_lines(wave, lines)
         residents = _upsert_residents(lines)
-        mine = LeaderOrder.objects.select_for_update().filter(leader=leader, pickup_point_id=pickup_point_id, wave=wave)
+        mine = (
+            LeaderOrder.objects.select_for_update(of=("self",))
+            .select_related("pickup_point")
+            .filter(leader=leader, pickup_point_id=pickup_point_id, wave=wave)
+        )
         order = mine.first()  # a resubmission, the usual case, needs no insert
         if order is None:
             LeaderOrder.objects.bulk_create(
                 [LeaderOrder(leader=leader, pickup_point_id=pickup_point_id, wave=wave)], ignore_conflicts=True
             )
             order = mine.get()
+        order.wave = wave  # already read under its share lock
         previous = list(order.lines.filter(status=LineStatus.ACTIVE).only("order_id", "deal_id", "quantity"))
         new_lines = [
             OrderLine(
                 order=order,
                 resident=resident,
-                deal_id=line.deal_id,
+                deal=deals[line.deal_id],
                 quantity=line.quantity,
                 unit_price=deals[line.deal_id].price,
             )
@@ -299,11 +305,16 @@ def submit_leader_order(*, user, wave_id: int, pickup_point_id: int, lines: list
             change[deal_id] -= quantity
         deals.update(Deal.objects.select_related("product").in_bulk(set(change) - set(deals)))
         _reserve_limited_deals(change, deals)
-        order.lines.all().delete()
+        # One DELETE: Django's collector would first load every line to look for refunds, and a line
+        # can only have a refund after the cutoff, when this code is not reached.
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {OrderLine._meta.db_table} WHERE order_id = %s", [order.pk])
         OrderLine.objects.bulk_create(new_lines)
         order.revision += 1  # the row is locked FOR UPDATE above, so no re-read is needed
         order.submitted_at = timezone.now()
         order.save(update_fields=["revision", "submitted_at", "updated_at"])
+    # The lines just written, with their residents and deals, so the answer needs no re-read.
+    order.current_lines = new_lines
     return order
 
 

@@ -271,8 +271,7 @@ def submit_leader_order(*, user, wave_id: int, pickup_point_id: int, lines: list
             raise InvalidInput("the same resident and deal appear twice; merge the lines", field=f"lines.{index}")
         seen.add(key)
 
-    # No savepoint of its own: when an idempotent request wraps it, a failure rolls back both anyway.
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic():
         wave = _lock_wave_for_orders(wave_id)
         deals = _validate_lines(wave, lines)
         residents = _upsert_residents(lines)

@@ -97,9 +97,9 @@ class DemandForecast(models.Model):
         ]
 
 
-# Allocations and shortages are rebuilt wholesale for a day, up to a million rows a night. Their
-# references to master data (never deleted: PROTECT) are checked by Django, not by per-row foreign-key
-# triggers, which cost more than the whole allocation; the reference to the lot keeps its constraint.
+# Allocations and shortages are rebuilt wholesale for a day, up to a million rows a night, from rows
+# that the same transaction has read and locked. Their references (all PROTECT) are kept by Django,
+# not by per-row foreign-key triggers, which would cost more than the whole allocation.
 
 
 class Allocation(models.Model):
@@ -108,7 +108,7 @@ class Allocation(models.Model):
     delivery_date = models.DateField()
     pickup_point = models.ForeignKey(PickupPoint, on_delete=models.PROTECT, db_constraint=False, db_index=False)
     product = models.ForeignKey(Product, on_delete=models.PROTECT, db_constraint=False, db_index=False)
-    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="allocations")
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="allocations", db_constraint=False)
     quantity = models.PositiveIntegerField()
 
     class Meta:

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import Sum
 
 from grouporders import benchdata
-from grouporders.models import DemandLine
+from grouporders.models import DemandLine, LeaderOrder, OrderLine
 from grouporders.services import close_wave
 from warehouse import selectors, services
 from warehouse.models import Allocation, LineShortage, Lot, SortList, StockMove
@@ -45,7 +45,7 @@ class Command(BaseCommand):
                 DemandLine.objects.filter(delivery_date=day).values_list("product_id").annotate(total=Sum("quantity"))
             )
             self._stock_lots(network, demanded, day, rng)
-            benchdata.analyze(Lot, StockMove)
+            benchdata.analyze(OrderLine, LeaderOrder, DemandLine, Lot, StockMove)
             result["generate_seconds"] = round(time.perf_counter() - started, 2)
             result["demand_lines"] = closing.demand_lines
 

@@ -87,9 +87,14 @@ class DemandForecast(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["delivery_date", "product", "depot", "pickup_point"],
+                fields=["delivery_date", "product", "pickup_point"],
+                condition=models.Q(pickup_point__isnull=False),
                 name="one_forecast_per_day_product_point",
-                nulls_distinct=False,
+            ),
+            models.UniqueConstraint(
+                fields=["delivery_date", "product", "depot"],
+                condition=models.Q(pickup_point__isnull=True),
+                name="one_depot_forecast_per_day_product",
             ),
             models.CheckConstraint(
                 condition=models.Q(p50__lte=models.F("p80"), p80__lte=models.F("p95")), name="forecast_quantiles_ordered"

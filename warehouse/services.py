@@ -370,7 +370,7 @@ def _record_line_shortages(delivery_date: date, demand: np.ndarray, shortage: np
             allocated[demand_row].tolist(),
         ),
     )
-    return Decimal(int(refund_cents.sum())) / 100
+    return Decimal(int(refund_cents.sum())).scaleb(-2)
 
 
 # --- forecasts ---------------------------------------------------------------------------------

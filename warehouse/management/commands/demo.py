@@ -1,4 +1,4 @@
-"""`manage.py demo`: seed a demo city around Hangzhou and run its day; the work is in grouporders/demo.py."""
+"""`manage.py demo`: seed a demo city around Hangzhou and run its day (grouporders/demo.py, then warehouse/demo.py)."""
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -6,7 +6,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from grouporders.demo import DemoOptions, run_demo
+from grouporders.demo import DemoOptions
+from warehouse.demo import run_day
 
 
 def _json_default(value):
@@ -26,7 +27,7 @@ class Command(BaseCommand):
         parser.add_argument("--pickup-points", type=int, default=40)
 
     def handle(self, *args, seed, out, pickup_points, **options):
-        summary = run_demo(DemoOptions(seed=seed, pickup_points=pickup_points))
+        summary = run_day(DemoOptions(seed=seed, pickup_points=pickup_points))
         out_dir = Path(out)
         out_dir.mkdir(parents=True, exist_ok=True)
         path = out_dir / "summary.json"
@@ -57,5 +58,11 @@ class Command(BaseCommand):
         w("  top products by units:")
         for p in s["top_products"]:
             w(f"    {p['sku']:<14} {p['name']:<22} {p['units']:>4} units  ¥{p['amount']}")
-        w(f"  took {s['timings_s']['total']} s")
+        wh = s["warehouse"]
+        w(
+            f"  warehouse {wh['lots_received']} lots received; {wh['units_allocated']} of {wh['units_demanded']} units "
+            f"allocated (fill rate {wh['fill_rate']:.1%}); {wh['residents_refunded']} residents refunded ¥{wh['shortage_refunds']}"
+        )
+        w(f"  pick      {wh['pick_list_products']} products to pick; {wh['routes']} routes, {wh['crates']} crates")
+        w(f"  took {s['timings_s']['total']} s before the warehouse")
         w(self.style.SUCCESS(f"Summary written to {path}"))

@@ -23,6 +23,3 @@ def require_role(request, *roles: str) -> None:
     if not roles_of(request.auth) & set(roles):
         raise Forbidden(f"this needs one of the roles: {', '.join(roles)}")
 
-
-def has_role(request, role: str) -> bool:
-    return role in roles_of(request.auth)

@@ -9,7 +9,7 @@ from core.errors import NotFound
 from core.models import Role
 from core.selectors import roles_of
 
-from .models import Deal, DemandLine, GroupLeader, LeaderOrder, SalesWave
+from .models import Deal, DemandLine, LeaderOrder, SalesWave
 
 
 def waves(status: str | None = None) -> QuerySet[SalesWave]:
@@ -54,10 +54,6 @@ def order_with_lines(user, order_id: int) -> LeaderOrder:
     if order is None:
         raise NotFound(f"order {order_id} does not exist", field="order_id")
     return order
-
-
-def leader_of(user) -> GroupLeader | None:
-    return GroupLeader.objects.filter(user=user).first()
 
 
 def demand_lines(

@@ -4,7 +4,6 @@ import io
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 
 from grouporders import services as order_services
 from tests.conftest import order_payload

@@ -39,14 +39,6 @@ def ledger_mismatches() -> list[LedgerMismatch]:
     return [LedgerMismatch(*row) for row in rows]
 
 
-def stock_on_hand(product_id: int | None = None):
-    """Free stock per product and site."""
-    qs = Lot.objects.filter(quantity__gt=0)
-    if product_id is not None:
-        qs = qs.filter(product_id=product_id)
-    return qs.values("product_id", "product__sku", "warehouse_id", "depot_id").annotate(quantity=Sum("quantity"))
-
-
 # --- pick lists --------------------------------------------------------------------------------
 
 

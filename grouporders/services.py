@@ -143,7 +143,8 @@ def _upsert_residents(lines: list[LineInput]) -> list[Resident]:
     now = timezone.now()
     # Read first, then write only what is missing or changed: a resubmitted order usually needs no write.
     residents = Resident.objects.in_bulk(list(by_hash), field_name="phone_hash")
-    missing = [digest for digest in by_hash if digest not in residents]
+    # Sorted, so two orders creating the same new residents take their index locks in one order: no deadlock.
+    missing = sorted(digest for digest in by_hash if digest not in residents)
     if missing:
         Resident.objects.bulk_create(
             [

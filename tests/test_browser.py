@@ -1,0 +1,59 @@
+"""Pages in a real headless Chromium (Debian's chromium and chromedriver); skipped where they are not installed."""
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import make_user
+from tests.test_pick_lists import allocated_day  # noqa: F401 - the fixture, reused
+
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "var" / "test-artifacts"
+
+pytestmark = [
+    pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="needs Debian's chromium and chromium-driver"),
+    pytest.mark.django_db(transaction=True),
+]
+
+
+@pytest.fixture
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    # No sandbox as root in CI; no background networking on a machine without outside access.
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--no-first-run", "--window-size=1280,900"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def test_warehouse_staff_log_in_and_see_the_days_pick_lists(browser, live_server, allocated_day, network, warehouse_api):  # noqa: F811
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    warehouse_api.post("/api/sort-lists", {"delivery_date": allocated_day.isoformat(), "routes": [
+        {"route_code": "R1", "depot_id": network["depot"].pk, "pickup_point_ids": [p.pk for p in network["points"]]}
+    ]})
+    make_user("picker", "warehouse")
+    browser.get(f"{live_server.url}/warehouse/pick-lists/?date={allocated_day.isoformat()}")
+    assert "/accounts/login/" in browser.current_url
+    browser.find_element(By.ID, "id_username").send_keys("picker")
+    browser.find_element(By.ID, "id_password").send_keys("pw-picker")
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    WebDriverWait(browser, 15).until(expected_conditions.url_contains("/warehouse/pick-lists/"))
+
+    assert browser.find_element(By.TAG_NAME, "h1").text.startswith("Pick lists for")
+    page = browser.find_element(By.TAG_NAME, "main").text
+    assert "SKU1" in page and "SKU2" in page and "R1" in page
+    links = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "a[href$='.pdf'], a[href*='.pdf?']")]
+    assert any("/api/pick-lists/batch.pdf" in href for href in links) and any("/api/sort-lists/" in href for href in links)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "warehouse-pick-lists.png"))

@@ -131,6 +131,8 @@ ORDER_CUTOFF_TIME = time.fromisoformat(os.environ.get("ORDER_CUTOFF_TIME", "23:0
 PHONE_HASH_KEY = os.environ.get("PHONE_HASH_KEY") or SECRET_KEY
 # Goods allocated for day D must still be good this many days after D.
 ALLOCATION_MIN_REMAINING_DAYS = int(os.environ.get("ALLOCATION_MIN_REMAINING_DAYS", "1"))
+# When short, a point whose leader ordered first may weigh up to 1 + this in the fair share (0: off).
+ALLOCATION_ORDER_TIME_WEIGHT = float(os.environ.get("ALLOCATION_ORDER_TIME_WEIGHT", "0"))
 # A tote (crate) holds this much; each temperature zone is packed in its own totes.
 CRATE_VOLUME_ML = int(os.environ.get("CRATE_VOLUME_ML", "40000"))
 CRATE_MAX_WEIGHT_G = int(os.environ.get("CRATE_MAX_WEIGHT_G", "15000"))

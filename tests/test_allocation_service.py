@@ -88,3 +88,22 @@ def test_through_the_api_leaders_see_only_their_own_cuts(day, warehouse_api, lea
     assert bad.status_code == 422 and bad.json()["field"] == "min_remaining_days"
     listed = warehouse_api.get("/api/allocations", {"delivery_date": day}).json()
     assert sum(a["quantity"] for a in listed["items"]) == 17
+
+
+def test_weighting_by_order_time_favours_the_leader_who_ordered_first(day, network, deals):
+    from datetime import timedelta as td
+
+    from django.utils import timezone
+
+    from grouporders.models import LeaderOrder
+
+    p1, p2, p3 = network["points"]
+    now = timezone.now()
+    # P3's leader ordered first, P1's last.
+    for point, hours_ago in ((p3, 10), (p2, 5), (p1, 0)):
+        LeaderOrder.objects.filter(pickup_point=point).update(submitted_at=now - td(hours=hours_ago))
+    services.allocate_day(delivery_date=day, order_time_weight=1.0)
+    got = {code: q for code, q in Allocation.objects.filter(product_id=deals[0].product_id).values_list("pickup_point__code").annotate(q=Sum("quantity"))}
+    # Unweighted it would be P1 8, P2 2, P3 5 (demand 16, 4, 10); weights 1, 1.5, 2 move units to P3.
+    assert sum(got.values()) == 15 and got["P3"] > 5 and got["P1"] < 8
+    assert got["P3"] <= 10

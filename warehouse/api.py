@@ -101,7 +101,11 @@ def list_forecasts(request, delivery_date: date, depot_id: int | None = None, pr
 def run_allocation(request, payload: AllocationRunIn):
     """Reruns replace the day's earlier allocation; shortages are cut from residents' lines for refund."""
     require_role(request, *PICKING_STAFF)
-    return services.allocate_day(delivery_date=payload.delivery_date, min_remaining_days=payload.min_remaining_days)
+    return services.allocate_day(
+        delivery_date=payload.delivery_date,
+        min_remaining_days=payload.min_remaining_days,
+        order_time_weight=payload.order_time_weight,
+    )
 
 
 @router.get("/allocations", response=list[AllocationOut])

@@ -105,6 +105,7 @@ class SortListOut(SortListSummary):
 class AllocationRunIn(Schema):
     delivery_date: date
     min_remaining_days: int | None = Field(default=None, ge=0, le=365)
+    order_time_weight: float | None = Field(default=None, ge=0, le=1)
 
 
 class AllocationSummaryOut(Schema):

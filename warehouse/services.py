@@ -8,7 +8,7 @@ from decimal import Decimal
 import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, IntegerField, Sum
+from django.db.models import F, IntegerField, Min, Sum
 from django.db.models.functions import Cast, Round
 from django.utils import timezone
 
@@ -272,16 +272,24 @@ def _apply_lot_changes(changes: list[tuple[int, int]], *, reason: str, delivery_
     )
 
 
-def allocate_day(*, delivery_date: date, min_remaining_days: int | None = None) -> AllocationSummary:
+def allocate_day(
+    *, delivery_date: date, min_remaining_days: int | None = None, order_time_weight: float | None = None
+) -> AllocationSummary:
     """Allocate usable stock to the day's demand, fairly when short, and record every resident's cut.
 
+    With an order-time weight w > 0, a pickup point whose leader ordered first weighs up to 1 + w
+    times its demand in the fair share, the last one 1 (see `_order_time_weights`).
     Idempotent: it first undoes its own earlier output for the day (stock goes back through the
     ledger), then allocates afresh; nothing of other days is touched.
     """
     if min_remaining_days is None:
         min_remaining_days = settings.ALLOCATION_MIN_REMAINING_DAYS
+    if order_time_weight is None:
+        order_time_weight = settings.ALLOCATION_ORDER_TIME_WEIGHT
     if min_remaining_days < 0:
         raise InvalidInput("the minimum remaining shelf life cannot be negative", field="min_remaining_days")
+    if not 0 <= order_time_weight <= 1:
+        raise InvalidInput("the order-time weight must be between 0 and 1", field="order_time_weight")
     with transaction.atomic():
         _undo_allocations(delivery_date)
         demand = fetch_array(
@@ -301,6 +309,7 @@ def allocate_day(*, delivery_date: date, min_remaining_days: int | None = None) 
             np.array([lot[2] for lot in lots], dtype="datetime64[D]"),
             np.array([lot[3] for lot in lots], dtype=np.int64),
             lot_ids,
+            demand_weight=_order_time_weights(delivery_date, demand[:, 1], order_time_weight) if order_time_weight else None,
         )
         line, lot_index, quantity = result.alloc_line, result.alloc_lot, result.alloc_qty
         copy_rows(
@@ -322,6 +331,26 @@ def allocate_day(*, delivery_date: date, min_remaining_days: int | None = None) 
         delivery_date, len(demand), int(demand[:, 3].sum()), int(result.allocated.sum()),
         int((result.shortage > 0).sum()), refund,
     )
+
+
+def _order_time_weights(delivery_date: date, demand_points: np.ndarray, weight: float) -> np.ndarray:
+    """Per demand line: 1 + weight for the point whose leader ordered first, falling linearly to 1 for the last."""
+    first_order = dict(
+        LeaderOrder.objects.filter(wave__delivery_date=delivery_date)
+        .values("pickup_point_id")
+        .annotate(first=Min("submitted_at"))
+        .values_list("pickup_point_id", "first")
+    )
+    if not first_order:
+        return np.ones(demand_points.size)
+    earliest, latest = min(first_order.values()), max(first_order.values())
+    span = (latest - earliest).total_seconds() or 1.0
+    points = np.array(sorted(first_order), dtype=np.int64)
+    lateness = np.array([(first_order[p] - earliest).total_seconds() / span for p in points.tolist()])
+    position = np.minimum(np.searchsorted(points, demand_points), points.size - 1)
+    # A point without an order of its own (it cannot have demand, but be safe) counts as the latest.
+    lateness = np.where(points[position] == demand_points, lateness[position], 1.0)
+    return 1.0 + weight * (1.0 - lateness)
 
 
 def _record_line_shortages(delivery_date: date, demand: np.ndarray, shortage: np.ndarray, allocated: np.ndarray) -> Decimal:

@@ -1,7 +1,8 @@
 from ninja import Router
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from core.auth import require_role
+from core.pagination import Page
 from core.models import Role
 
 from . import selectors
@@ -11,7 +12,7 @@ router = Router(tags=["master data"])
 
 
 @router.get("/products", response=list[ProductOut])
-@paginate(LimitOffsetPagination)
+@paginate(Page)
 def list_products(request, category: str | None = None, include_inactive: bool = False):
     return selectors.products(active_only=not include_inactive, category=category)
 

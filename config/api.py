@@ -1,5 +1,6 @@
 """The one NinjaAPI: mounts every app's router and turns errors into {"detail", "field"} JSON."""
 from django.core.exceptions import PermissionDenied
+from django.db import DataError, IntegrityError
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -57,6 +58,21 @@ def permission_denied(request, exc):
 @api.exception_handler(Http404)
 def not_found(request, exc):
     return _error(request, 404, str(exc) or "not found")
+
+
+# Backstops: a number too large for the database, or a row the services did not foresee, is still
+# the client's input, so it answers 4xx rather than 500.
+@api.exception_handler(OverflowError)
+@api.exception_handler(DataError)
+def out_of_range(request, exc):
+    return _error(request, 422, "a number in the request is out of range")
+
+
+@api.exception_handler(IntegrityError)
+def integrity_error(request, exc: IntegrityError):
+    if "datatype mismatch" in str(exc):  # SQLite's word for an integer beyond 64 bits
+        return out_of_range(request, exc)
+    return _error(request, 409, "this conflicts with data already stored")
 
 
 @api.exception_handler(HttpError)

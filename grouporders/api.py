@@ -2,10 +2,11 @@ from datetime import date
 
 from django.http import StreamingHttpResponse
 from ninja import Header, Router, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from catalog.schemas import PickupPointOut
 from core.auth import require_role
+from core.pagination import Page
 from core.http import idempotent
 from core.models import Role
 
@@ -30,7 +31,7 @@ STAFF = (Role.OPERATOR, Role.WAREHOUSE, Role.PROCUREMENT)
 
 
 @router.get("/pickup-points", response=list[PickupPointOut])
-@paginate(LimitOffsetPagination)
+@paginate(Page)
 def list_pickup_points(request):
     """Leaders see only their own pickup points."""
     return selectors.pickup_points_visible_to(request.auth)
@@ -77,7 +78,7 @@ def close_wave(request, wave_id: int):
 
 
 @router.get("/orders", response=list[LeaderOrderSummary])
-@paginate(LimitOffsetPagination)
+@paginate(Page)
 def list_orders(request, wave_id: int | None = None):
     require_role(request, Role.LEADER, Role.OPERATOR)
     orders = selectors.orders_visible_to(request.auth)
@@ -140,21 +141,21 @@ def cancel_line(request, order_id: int, line_id: int):
 
 
 @router.get("/demand", response=list[DemandLineOut])
-@paginate(LimitOffsetPagination)
+@paginate(Page)
 def list_demand(request, delivery_date: date, pickup_point_id: int | None = None, product_id: int | None = None):
     require_role(request, *STAFF)
     return selectors.demand_lines(delivery_date=delivery_date, pickup_point_id=pickup_point_id, product_id=product_id)
 
 
 @router.get("/demand/by-point", response=list[DemandByPointOut])
-@paginate(LimitOffsetPagination)
+@paginate(Page)
 def demand_by_point(request, delivery_date: date):
     require_role(request, *STAFF)
     return selectors.demand_by_point(delivery_date)
 
 
 @router.get("/demand/by-product", response=list[DemandByProductOut])
-@paginate(LimitOffsetPagination)
+@paginate(Page)
 def demand_by_product(request, delivery_date: date):
     require_role(request, *STAFF)
     return selectors.demand_by_product(delivery_date)

@@ -79,3 +79,12 @@ def test_old_idempotency_keys_are_forgotten(leader_api, wave, deals, network):
     IdempotentRequest.objects.filter(key="old").update(created_at=timezone.now() - timedelta(days=3))
     assert forget_old_idempotency_keys.delay().get() == 1
     assert list(IdempotentRequest.objects.values_list("key", flat=True)) == ["new"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/products?limit=5&offset=99999999999999999999", "/api/lots?product_id=99999999999999999999999"]
+)
+def test_numbers_beyond_the_database_are_a_client_error(operator_api, path):
+    response = operator_api.get(path)
+    assert response.status_code == 422, response.content
+    assert response.json()["detail"]

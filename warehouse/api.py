@@ -2,9 +2,10 @@ from datetime import date
 
 from django.http import HttpResponse
 from ninja import Router, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from core.auth import require_role
+from core.pagination import Page
 from core.models import Role
 
 from . import documents, selectors, services
@@ -40,7 +41,7 @@ def _download(content, content_type: str, filename: str) -> HttpResponse:
 
 
 @router.get("/lots", response=list[LotOut])
-@paginate(LimitOffsetPagination)
+@paginate(Page)
 def list_lots(request, product_id: int | None = None, depot_id: int | None = None, include_empty: bool = False):
     require_role(request, *STOCK_STAFF)
     return selectors.lots(product_id=product_id, depot_id=depot_id, include_empty=include_empty)
@@ -87,7 +88,7 @@ def run_forecast(request, payload: ForecastRunIn):
 
 
 @router.get("/forecasts", response=list[DemandForecastOut])
-@paginate(LimitOffsetPagination)
+@paginate(Page)
 def list_forecasts(request, delivery_date: date, depot_id: int | None = None, product_id: int | None = None, depot_level: bool = False):
     """Per pickup point by default; `depot_level=true` gives one row per product for the whole depot."""
     require_role(request, *STOCK_STAFF)
@@ -109,14 +110,14 @@ def run_allocation(request, payload: AllocationRunIn):
 
 
 @router.get("/allocations", response=list[AllocationOut])
-@paginate(LimitOffsetPagination)
+@paginate(Page)
 def list_allocations(request, delivery_date: date, pickup_point_id: int | None = None):
     require_role(request, *PICKING_STAFF)
     return selectors.allocations(delivery_date, pickup_point_id)
 
 
 @router.get("/shortages", response=list[LineShortageOut], summary="Order lines cut for lack of stock, and why")
-@paginate(LimitOffsetPagination)
+@paginate(Page)
 def list_shortages(request, delivery_date: date):
     require_role(request, Role.LEADER, *PICKING_STAFF)
     return selectors.shortages_visible_to(request.auth, delivery_date)

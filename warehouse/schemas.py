@@ -8,7 +8,7 @@ class LotIn(Schema):
     product_id: int
     depot_id: int | None = None
     warehouse_id: int | None = None
-    quantity: int = Field(gt=0)
+    quantity: int = Field(gt=0, le=10_000_000)
     expiry_date: date
     bin_location: str = Field(default="", max_length=32)
     reason: str = Field(min_length=1, max_length=100)
@@ -29,7 +29,7 @@ class LotOut(Schema):
 
 
 class StockCountIn(Schema):
-    counted: int = Field(ge=0)
+    counted: int = Field(ge=0, le=10_000_000)
 
 
 class StockMoveOut(Schema):

@@ -303,14 +303,17 @@ def allocate_day(
             .values_list("id", "product_id", "expiry_date", "quantity")
         )
         lot_ids = np.array([lot[0] for lot in lots], dtype=np.int64)
-        result = allocation.allocate_arrays(
-            demand[:, 2], demand[:, 1], demand[:, 3],
-            np.array([lot[1] for lot in lots], dtype=np.int64),
-            np.array([lot[2] for lot in lots], dtype="datetime64[D]"),
-            np.array([lot[3] for lot in lots], dtype=np.int64),
-            lot_ids,
-            demand_weight=_order_time_weights(delivery_date, demand[:, 1], order_time_weight) if order_time_weight else None,
-        )
+        try:
+            result = allocation.allocate_arrays(
+                demand[:, 2], demand[:, 1], demand[:, 3],
+                np.array([lot[1] for lot in lots], dtype=np.int64),
+                np.array([lot[2] for lot in lots], dtype="datetime64[D]"),
+                np.array([lot[3] for lot in lots], dtype=np.int64),
+                lot_ids,
+                demand_weight=_order_time_weights(delivery_date, demand[:, 1], order_time_weight) if order_time_weight else None,
+            )
+        except ValueError as exc:  # totals beyond what the allocator counts in: bad stock data, not a crash
+            raise Conflict(f"cannot allocate {delivery_date}: {exc}", field="delivery_date") from exc
         line, lot_index, quantity = result.alloc_line, result.alloc_lot, result.alloc_qty
         copy_rows(
             Allocation,

@@ -1,0 +1,369 @@
+"""Vehicle routing for one delivery day. Pure: no Django import.
+
+The problem is a CVRPTW with several capacity dimensions (kg, litres, crates, ...), stop time
+windows, service time per stop (fixed + per crate), vehicle shifts with a maximum duration, a
+fixed cost per vehicle used, a cost per km and several depots. It is solved with the Google
+OR-Tools RoutingModel.
+
+Locations: the distance and time matrices are indexed by location, the depots first and then
+the stops, in the order they are given in :class:`Problem`. Distances are metres, times seconds
+(any integer units work as long as windows, service times and the time matrix agree).
+
+Every stop is optional with a drop penalty larger than the cost of any plan, so the solver always
+returns a plan, serves as many stops as it can, and reports each dropped stop with a reason.
+
+Search: each worker process (one per CPU core by default) builds a first solution with its own
+strategy and improves it with guided local search for the whole time limit; the plan with the
+fewest dropped stops, then the lowest cost, wins. Different starts lead guided local search into
+different regions, and on a tight fleet some starts fit every stop where others do not.
+Modelling choices that matter for quality: costs, times and demands are native matrices and
+vectors (no Python callbacks in the search loop), waiting and route span cost nothing (only
+distance and vehicles do), and the drop penalty dominates every routing cost.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+FirstSolution = routing_enums_pb2.FirstSolutionStrategy.Value
+
+# One first-solution strategy per worker, in this order (rotated by the seed): local cheapest
+# insertion is the start from which guided local search most often serves every stop on a tight
+# fleet; savings builds long compact routes, which suits wide windows (Solomon R2/RC2).
+FIRST_SOLUTION_STRATEGIES = (
+    "LOCAL_CHEAPEST_INSERTION",
+    "SAVINGS",
+    "PARALLEL_CHEAPEST_INSERTION",
+    "PATH_CHEAPEST_ARC",
+)
+
+# Reasons reported for dropped stops.
+REASON_CAPACITY = "demand exceeds the capacity of every vehicle"
+REASON_TIME_WINDOW = "time window cannot be reached by any vehicle within its shift"
+REASON_FLEET = "not enough vehicle capacity or shift time left in the fleet"
+
+METRES_PER_KM = 1000
+
+
+@dataclass(frozen=True)
+class Depot:
+    id: str
+    opens: int = 0
+    closes: int = 24 * 3600
+
+
+@dataclass(frozen=True)
+class Stop:
+    id: str
+    demand: tuple[int, ...]
+    opens: int
+    closes: int
+    service_fixed: int = 0
+    service_per_crate: int = 0
+    crates: int = 0
+
+    @property
+    def service_time(self) -> int:
+        return self.service_fixed + self.service_per_crate * self.crates
+
+
+@dataclass(frozen=True)
+class Vehicle:
+    id: str
+    capacity: tuple[int, ...]
+    start_depot: str
+    end_depot: str
+    shift_start: int = 0
+    shift_end: int = 24 * 3600
+    max_duration: int | None = None
+    fixed_cost: int = 0
+    cost_per_km: int = 1
+
+
+@dataclass(frozen=True)
+class Problem:
+    depots: Sequence[Depot]
+    stops: Sequence[Stop]
+    vehicles: Sequence[Vehicle]
+    distance: Sequence[Sequence[int]]
+    travel_time: Sequence[Sequence[int]]
+
+    def location(self, stop_position: int) -> int:
+        """Matrix index of the stop at ``stop_position`` in :attr:`stops`."""
+        return len(self.depots) + stop_position
+
+    def depot_location(self, depot_id: str) -> int:
+        return next(i for i, depot in enumerate(self.depots) if depot.id == depot_id)
+
+
+@dataclass(frozen=True)
+class Visit:
+    stop: str
+    arrival: int
+    service_start: int
+    departure: int
+    load: tuple[int, ...]  # cumulative load delivered so far on the route, per capacity dimension
+
+
+@dataclass(frozen=True)
+class Route:
+    vehicle: str
+    start: int  # departure from the start depot
+    end: int  # arrival at the end depot
+    visits: tuple[Visit, ...]
+    distance: int
+
+    @property
+    def duration(self) -> int:
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class DroppedStop:
+    stop: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class SolverStats:
+    first_solution_strategy: str
+    objective: int
+    seconds: float
+    workers: int
+    status: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    routes: tuple[Route, ...]
+    dropped: tuple[DroppedStop, ...]
+    cost: float
+    distance: int
+    duration: int
+    stats: SolverStats = field(compare=False)
+
+
+def solve(problem: Problem, time_limit: float = 10.0, seed: int = 0, workers: int | None = None) -> Plan:
+    """Plan routes for ``problem`` within about ``time_limit`` seconds.
+
+    ``seed`` rotates the list of first-solution strategies the workers start from. OR-Tools has
+    no random seed of its own and its search is deterministic, but with a time limit the amount of
+    search depends on machine load, so runs are reproducible only up to that.
+    ``workers`` defaults to the number of CPU cores; it is capped by the number of strategies, and
+    with one worker everything runs in this process.
+    """
+    started = time.monotonic()
+    workers = min(workers or os.cpu_count() or 1, len(FIRST_SOLUTION_STRATEGIES))
+    first = seed % len(FIRST_SOLUTION_STRATEGIES)
+    strategies = (FIRST_SOLUTION_STRATEGIES[first:] + FIRST_SOLUTION_STRATEGIES[:first])[:workers]
+    if not problem.stops or not problem.vehicles:
+        outcomes = [_Outcome(routes=[], objective=0, strategy="none", status="trivial")]
+    elif workers == 1:
+        outcomes = [_search(problem, strategies[0], time_limit)]
+    else:
+        with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
+            outcomes = list(pool.map(_search, [problem] * workers, strategies, [time_limit] * workers))
+    best = min(outcomes, key=lambda o: (_dropped_count(problem, o.routes), o.objective))
+    return _plan(problem, best, time.monotonic() - started, workers)
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What a worker sends back: stop positions per vehicle, in visit order."""
+
+    routes: list[list[int]]
+    objective: int
+    strategy: str
+    status: str
+
+
+def _dropped_count(problem: Problem, routes: list[list[int]]) -> int:
+    return len(problem.stops) - sum(len(r) for r in routes)
+
+
+class _Model:
+    """The OR-Tools model of a problem; built once per worker (models cannot cross processes)."""
+
+    def __init__(self, problem: Problem):
+        self.problem = problem
+        n_depots = len(problem.depots)
+        depot_index = {d.id: i for i, d in enumerate(problem.depots)}
+        starts = [depot_index[v.start_depot] for v in problem.vehicles]
+        ends = [depot_index[v.end_depot] for v in problem.vehicles]
+        self.manager = pywrapcp.RoutingIndexManager(len(problem.depots) + len(problem.stops),
+                                                    len(problem.vehicles), starts, ends)
+        self.routing = pywrapcp.RoutingModel(self.manager)
+        manager, routing = self.manager, self.routing
+        # Costs, times and demands go in as matrices and vectors, not Python callbacks: OR-Tools
+        # then evaluates them natively, which makes local search an order of magnitude faster.
+        for rate in {v.cost_per_km for v in problem.vehicles}:
+            arc_cost = routing.RegisterTransitMatrix([[d * rate for d in row] for row in problem.distance])
+            for vehicle, v in enumerate(problem.vehicles):
+                if v.cost_per_km == rate:
+                    routing.SetArcCostEvaluatorOfVehicle(arc_cost, vehicle)
+        for vehicle, v in enumerate(problem.vehicles):
+            routing.SetFixedCostOfVehicle(v.fixed_cost * METRES_PER_KM, vehicle)
+
+        service = [0] * n_depots + [s.service_time for s in problem.stops]
+        transit_time = routing.RegisterTransitMatrix(
+            [[service[i] + t for t in row] for i, row in enumerate(problem.travel_time)])
+        horizon = max([v.shift_end for v in problem.vehicles] + [d.closes for d in problem.depots])
+        # Waiting is free (slack up to the horizon) and the span has no cost: only distance and
+        # vehicles count, so local search is not distracted by schedule compactness.
+        routing.AddDimension(transit_time, horizon, horizon, False, "time")
+        self.time = routing.GetDimensionOrDie("time")
+        for position, stop in enumerate(problem.stops):
+            self.time.CumulVar(manager.NodeToIndex(problem.location(position))).SetRange(stop.opens, stop.closes)
+        for vehicle, v in enumerate(problem.vehicles):
+            start_depot, end_depot = problem.depots[starts[vehicle]], problem.depots[ends[vehicle]]
+            self.time.CumulVar(routing.Start(vehicle)).SetRange(
+                max(v.shift_start, start_depot.opens), min(v.shift_end, start_depot.closes))
+            self.time.CumulVar(routing.End(vehicle)).SetRange(
+                max(v.shift_start, end_depot.opens), min(v.shift_end, end_depot.closes))
+            if v.max_duration is not None:
+                self.time.SetSpanUpperBoundForVehicle(v.max_duration, vehicle)
+
+        for dimension in range(len(problem.vehicles[0].capacity)):
+            demand = routing.RegisterUnaryTransitVector([0] * n_depots + [s.demand[dimension] for s in problem.stops])
+            routing.AddDimensionWithVehicleCapacity(
+                demand, 0, [v.capacity[dimension] for v in problem.vehicles], True, f"capacity{dimension}")
+
+        # A depot no vehicle starts or ends at would otherwise be a node to visit.
+        for location in set(range(n_depots)) - set(starts) - set(ends):
+            routing.ActiveVar(manager.NodeToIndex(location)).SetValue(0)
+
+        penalty = _drop_penalty(problem)
+        for position in range(len(problem.stops)):
+            routing.AddDisjunction([manager.NodeToIndex(problem.location(position))], penalty)
+
+    def routes(self, assignment) -> list[list[int]]:
+        n_depots = len(self.problem.depots)
+        routes = []
+        for vehicle in range(len(self.problem.vehicles)):
+            index, route = self.routing.Start(vehicle), []
+            index = assignment.Value(self.routing.NextVar(index))
+            while not self.routing.IsEnd(index):
+                route.append(self.manager.IndexToNode(index) - n_depots)
+                index = assignment.Value(self.routing.NextVar(index))
+            routes.append(route)
+        return routes
+
+
+def _drop_penalty(problem: Problem) -> int:
+    """A penalty above the cost of any plan, so serving one more stop always pays off."""
+    longest_arc = max(max(row) for row in problem.distance)
+    highest_rate = max(v.cost_per_km for v in problem.vehicles)
+    all_fixed = sum(v.fixed_cost for v in problem.vehicles) * METRES_PER_KM
+    return 10 * (longest_arc * highest_rate * (len(problem.stops) + len(problem.vehicles)) + all_fixed) + 1
+
+
+def _search(problem: Problem, strategy: str, time_limit: float) -> _Outcome:
+    """One worker: guided local search from the first solution of ``strategy`` for the whole
+    time. Restarts were tried and lose: on tight fleets guided local search needs all of its
+    time to fit the last stops in."""
+    model = _Model(problem)
+    parameters = _improvement_parameters(time_limit)
+    parameters.first_solution_strategy = FirstSolution.Value(strategy)
+    solution = model.routing.SolveWithParameters(parameters)
+    if solution is None:  # the strategy found no start: begin with every stop left out
+        parameters.first_solution_strategy = FirstSolution.ALL_UNPERFORMED
+        solution = model.routing.SolveWithParameters(parameters)
+    status = routing_enums_pb2.RoutingSearchStatus.Value.Name(model.routing.status())
+    return _Outcome(routes=model.routes(solution), objective=solution.ObjectiveValue(), strategy=strategy,
+                    status=status)
+
+
+def _milliseconds(seconds: float) -> int:
+    return max(1, int(1000 * seconds))
+
+
+def _improvement_parameters(seconds: float):
+    parameters = pywrapcp.DefaultRoutingSearchParameters()
+    parameters.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+    parameters.time_limit.FromMilliseconds(_milliseconds(seconds))
+    return parameters
+
+
+def _plan(problem: Problem, outcome: _Outcome, seconds: float, workers: int) -> Plan:
+    routes = []
+    for vehicle, stops in zip(problem.vehicles, outcome.routes):
+        if stops:
+            routes.append(_schedule(problem, vehicle, stops))
+    served = {i for stops in outcome.routes for i in stops}
+    dropped = tuple(DroppedStop(stop.id, _drop_reason(problem, stop, position))
+                    for position, stop in enumerate(problem.stops) if position not in served)
+    by_id = {v.id: v for v in problem.vehicles}
+    cost = sum(by_id[r.vehicle].fixed_cost + r.distance * by_id[r.vehicle].cost_per_km / METRES_PER_KM
+               for r in routes)
+    return Plan(
+        routes=tuple(routes), dropped=dropped, cost=cost,
+        distance=sum(r.distance for r in routes), duration=sum(r.duration for r in routes),
+        stats=SolverStats(first_solution_strategy=outcome.strategy, objective=outcome.objective,
+                          seconds=round(seconds, 3), workers=workers, status=outcome.status))
+
+
+def _schedule(problem: Problem, vehicle: Vehicle, stops: list[int]) -> Route:
+    """Times and loads along a route: service as early as possible, and the depot departure as
+    late as possible without delaying the return, so the route's duration is the shortest."""
+    start_depot, end_depot = problem.depot_location(vehicle.start_depot), problem.depot_location(vehicle.end_depot)
+    earliest_start = max(vehicle.shift_start, problem.depots[start_depot].opens)
+    latest_start = min(vehicle.shift_end, problem.depots[start_depot].closes)
+    locations = [problem.location(i) for i in stops]
+
+    def service_starts(departure: int) -> list[tuple[int, int]]:
+        times, clock, here = [], departure, start_depot
+        for position, location in zip(stops, locations):
+            arrival = clock + problem.travel_time[here][location]
+            begin = max(arrival, problem.stops[position].opens)
+            times.append((arrival, begin))
+            clock, here = begin + problem.stops[position].service_time, location
+        return times
+
+    # Delay the departure by the waiting it can absorb, bounded by how late each stop may start.
+    earliest = service_starts(earliest_start)
+    delay, waited = latest_start - earliest_start, 0
+    for position, (arrival, begin) in zip(stops, earliest):
+        waited += begin - arrival
+        delay = min(delay, waited + problem.stops[position].closes - begin)
+    delay = max(0, min(delay, waited))
+    departure = earliest_start + delay
+
+    visits, load, here, distance = [], (0,) * len(vehicle.capacity), start_depot, 0
+    for position, location, (arrival, begin) in zip(stops, locations, service_starts(departure)):
+        stop = problem.stops[position]
+        load = tuple(a + b for a, b in zip(load, stop.demand))
+        visits.append(Visit(stop.id, arrival, begin, begin + stop.service_time, load))
+        distance += problem.distance[here][location]
+        here = location
+    end = visits[-1].departure + problem.travel_time[here][end_depot]
+    distance += problem.distance[here][end_depot]
+    return Route(vehicle.id, departure, end, tuple(visits), distance)
+
+
+def _drop_reason(problem: Problem, stop: Stop, position: int) -> str:
+    location = problem.location(position)
+    fitting = [v for v in problem.vehicles if all(d <= c for d, c in zip(stop.demand, v.capacity))]
+    if not fitting:
+        return REASON_CAPACITY
+    if not any(_reachable_alone(problem, v, stop, location) for v in fitting):
+        return REASON_TIME_WINDOW
+    return REASON_FLEET
+
+
+def _reachable_alone(problem: Problem, vehicle: Vehicle, stop: Stop, location: int) -> bool:
+    """Whether ``vehicle`` could serve ``stop`` on a route of its own."""
+    start, end = problem.depot_location(vehicle.start_depot), problem.depot_location(vehicle.end_depot)
+    departure = max(vehicle.shift_start, problem.depots[start].opens)
+    begin = max(departure + problem.travel_time[start][location], stop.opens)
+    back = begin + stop.service_time + problem.travel_time[location][end]
+    if begin > stop.closes or back > min(vehicle.shift_end, problem.depots[end].closes):
+        return False
+    # Leaving later avoids any waiting, so the shortest possible duration is driving plus service.
+    shortest = problem.travel_time[start][location] + stop.service_time + problem.travel_time[location][end]
+    return vehicle.max_duration is None or shortest <= vehicle.max_duration

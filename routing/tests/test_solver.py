@@ -1,0 +1,110 @@
+"""Property tests of the routing solver on small random instances (no Django)."""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from routing.checker import check_plan
+from routing.solver import REASON_CAPACITY, Depot, Problem, Stop, Vehicle, solve
+
+DIMENSIONS = 2  # kg and crates: enough to exercise several capacity dimensions
+DAY = 10_000
+
+
+@st.composite
+def problems(draw, ample: bool = False):
+    """Two depots, up to 8 stops, up to 3 vehicles; with ``ample`` the fleet and windows are so
+    generous that every stop can be served."""
+    n_depots, n_stops = 2, draw(st.integers(1, 8))
+    points = draw(st.lists(st.tuples(st.integers(0, 100), st.integers(0, 100)),
+                           min_size=n_depots + n_stops, max_size=n_depots + n_stops))
+    distance = [[math.floor(math.dist(a, b)) for b in points] for a in points]
+    stops = []
+    for k in range(n_stops):
+        demand = tuple(draw(st.integers(0, 5 if ample else 40)) for _ in range(DIMENSIONS))
+        if ample:
+            opens, closes = 0, DAY
+        else:
+            opens = draw(st.integers(0, DAY // 2))
+            closes = opens + draw(st.integers(0, DAY // 4))
+        stops.append(Stop(id=f"s{k}", demand=demand, opens=opens, closes=closes,
+                          service_fixed=draw(st.integers(0, 20)), service_per_crate=draw(st.integers(0, 5)),
+                          crates=demand[1]))
+    depots = [Depot(id=f"d{k}", opens=0, closes=DAY) for k in range(n_depots)]
+    vehicles = []
+    for k in range(n_stops if ample else draw(st.integers(1, 3))):
+        start = draw(st.integers(0, n_depots - 1))
+        end = start if ample else draw(st.integers(0, n_depots - 1))
+        vehicles.append(Vehicle(
+            id=f"v{k}", capacity=(100, 100) if ample else tuple(draw(st.integers(10, 80)) for _ in range(DIMENSIONS)),
+            start_depot=f"d{start}", end_depot=f"d{end}",
+            shift_start=0 if ample else draw(st.integers(0, DAY // 4)), shift_end=DAY,
+            max_duration=None if ample else draw(st.none() | st.integers(200, DAY)),
+            fixed_cost=draw(st.integers(0, 100)), cost_per_km=draw(st.integers(1, 3))))
+    return Problem(depots=depots, stops=stops, vehicles=vehicles, distance=distance, travel_time=distance)
+
+
+FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@FAST
+@given(problems())
+def test_every_plan_keeps_every_rule(problem):
+    plan = solve(problem, time_limit=0.2, workers=1)
+
+    check = check_plan(problem, plan)
+    assert check.violations == []
+    assert check.distance == plan.distance
+    assert math.isclose(check.cost, plan.cost)
+    # Every stop is on exactly one route or dropped with a reason (the checker counts; the reason:)
+    assert all(dropped.reason for dropped in plan.dropped)
+    vehicles = {v.id: v for v in problem.vehicles}
+    stops = {s.id: s for s in problem.stops}
+    for route in plan.routes:
+        vehicle = vehicles[route.vehicle]
+        assert all(all(load <= cap for load, cap in zip(visit.load, vehicle.capacity)) for visit in route.visits)
+        assert all(stops[v.stop].opens <= v.service_start <= stops[v.stop].closes for v in route.visits)
+        assert vehicle.shift_start <= route.start and route.end <= vehicle.shift_end
+        assert vehicle.max_duration is None or route.duration <= vehicle.max_duration
+
+
+@FAST
+@given(problems(ample=True))
+def test_nothing_is_dropped_with_ample_fleet_and_wide_windows(problem):
+    plan = solve(problem, time_limit=0.2, workers=1)
+
+    assert plan.dropped == ()
+    assert check_plan(problem, plan).violations == []
+
+
+def test_a_stop_too_heavy_for_every_vehicle_is_dropped_with_the_reason():
+    distance = [[0, 5, 5], [5, 0, 5], [5, 5, 0]]
+    problem = Problem(
+        depots=[Depot("d")],
+        stops=[Stop("light", (5,), 0, 100), Stop("heavy", (50,), 0, 100)],
+        vehicles=[Vehicle("v", (10,), "d", "d")],
+        distance=distance, travel_time=distance)
+
+    plan = solve(problem, time_limit=0.2, workers=1)
+
+    assert [visit.stop for route in plan.routes for visit in route.visits] == ["light"]
+    assert [(d.stop, d.reason) for d in plan.dropped] == [("heavy", REASON_CAPACITY)]
+
+
+def test_two_worker_processes_find_the_same_plan_as_one():
+    points = [(0, 0), (10, 0), (20, 0), (0, 10), (0, 20)]
+    distance = [[math.floor(10 * math.dist(a, b)) for b in points] for a in points]
+    problem = Problem(
+        depots=[Depot("d")],
+        stops=[Stop(f"s{k}", (1,), 0, 1000) for k in range(1, len(points))],
+        vehicles=[Vehicle(f"v{k}", (2,), "d", "d") for k in range(3)],
+        distance=distance, travel_time=distance)
+
+    one, two = solve(problem, time_limit=0.3, workers=1), solve(problem, time_limit=0.3, workers=2)
+
+    assert two.stats.workers == 2
+    assert one.dropped == two.dropped == ()
+    assert one.distance == two.distance == 800  # out and back along each axis

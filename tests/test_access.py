@@ -84,7 +84,11 @@ def test_old_idempotency_keys_are_forgotten(leader_api, wave, deals, network):
 @pytest.mark.parametrize(
     "path", ["/api/products?limit=5&offset=99999999999999999999", "/api/lots?product_id=99999999999999999999999"]
 )
-def test_numbers_beyond_the_database_are_a_client_error(operator_api, path):
+def test_numbers_beyond_the_database_never_break_the_server(operator_api, path):
+    """SQLite cannot take such a number (422); PostgreSQL compares it and finds nothing (an empty page)."""
     response = operator_api.get(path)
-    assert response.status_code == 422, response.content
-    assert response.json()["detail"]
+    assert response.status_code in (200, 422), response.content
+    if response.status_code == 422:
+        assert response.json()["detail"]
+    else:
+        assert response.json()["items"] == []

@@ -25,8 +25,8 @@ def copy_rows(model, fields: Sequence[str], rows: Iterable[Sequence]) -> int:
         with connection.cursor() as cursor:
             cursor.cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buffer)
         return count
-    attnames = [model._meta.get_field(f.removesuffix("_id")).attname if f.endswith("_id") else f for f in fields]
-    created = model.objects.bulk_create((model(**dict(zip(attnames, row))) for row in rows), batch_size=2000)
+    # Column names of foreign keys ("lot_id") are also their attribute names, so they name the fields.
+    created = model.objects.bulk_create((model(**dict(zip(fields, row))) for row in rows), batch_size=2000)
     return len(created)
 
 

@@ -251,9 +251,7 @@ def _undo_allocations(delivery_date: date) -> None:
     returned = list(
         Allocation.objects.filter(delivery_date=delivery_date).values("lot_id").annotate(total=Sum("quantity")).values_list("lot_id", "total")
     )
-    _apply_lot_changes(
-        [(lot_id, total) for lot_id, total in returned], reason=f"allocation for {delivery_date} redone", delivery_date=delivery_date
-    )
+    _apply_lot_changes(returned, reason=f"allocation for {delivery_date} redone", delivery_date=delivery_date)
     LineShortage.objects.filter(delivery_date=delivery_date).delete()
     Allocation.objects.filter(delivery_date=delivery_date).delete()
 

@@ -74,7 +74,7 @@ class Command(BaseCommand):
 
     def _stock_lots(self, network, demanded, day, rng):
         """One to four lots per product, 70–130 % of the day's demand in all, some too close to expiry to use."""
-        site_of = [services.StockSite(depot_id=d.pk) for d in network.depots]
+        depot_ids = [d.pk for d in network.depots]
         lots = []
         for i, product in enumerate(network.products):
             total = int(demanded.get(product.pk, 0) * rng.uniform(0.7, 1.3))
@@ -83,7 +83,7 @@ class Command(BaseCommand):
                 quantity = total // parts + (1 if part < total % parts else 0)
                 if quantity > 0:
                     expiry = day + timedelta(days=rng.choice([0, 2, 3, 5, 10]))
-                    lots.append((product.pk, site_of[i % len(site_of)].depot_id, quantity, expiry, f"B{i % 50:02d}-{part}"))
+                    lots.append((product.pk, depot_ids[i % len(depot_ids)], quantity, expiry, f"B{i % 50:02d}-{part}"))
         with transaction.atomic():
             for product_id, depot_id, quantity, expiry, bin_location in lots:
                 services.receive_lot(

@@ -7,6 +7,9 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 import catalog.api
 import grouporders.api
+import pickup.api
+import procurement.api
+import routing.api
 import warehouse.api
 from core.auth import api_auth
 from core.errors import ServiceError
@@ -21,6 +24,9 @@ api = NinjaAPI(
 api.add_router("/", catalog.api.router)
 api.add_router("/", grouporders.api.router)
 api.add_router("/", warehouse.api.router)
+api.add_router("/", procurement.api.router)
+api.add_router("/", routing.api.router)
+api.add_router("/", pickup.api.router)
 
 
 def _error(request, status: int, detail: str, field: str | None = None, **extra):

@@ -49,6 +49,9 @@ INSTALLED_APPS = [
     "catalog",
     "grouporders",
     "warehouse",
+    "procurement",
+    "routing",
+    "pickup",
 ]
 
 MIDDLEWARE = [

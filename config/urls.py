@@ -11,5 +11,8 @@ urlpatterns = [
     path("api/", api.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("warehouse/pick-lists/", warehouse.views.pick_lists, name="warehouse-pick-lists"),
+    path("procurement/", include("procurement.urls")),
+    path("routing/", include("routing.urls")),
+    path("pickup/", include("pickup.urls")),
     path("", RedirectView.as_view(url="/api/docs", permanent=False)),
 ]

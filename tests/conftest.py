@@ -16,6 +16,9 @@ from core.services import grant_role, issue_token
 from grouporders import services as order_services
 from grouporders.models import SalesWave
 
+# Each app's own fixtures live beside its tests.
+pytest_plugins = ["tests.fixtures_procurement", "tests.fixtures_routing", "tests.fixtures_pickup"]
+
 
 def pytest_collection_modifyitems(config, items):
     on_postgres = connection.vendor == "postgresql"

@@ -1,0 +1,4 @@
+"""Pages of the procurement app (Django templates, session login)."""
+
+app_name = "procurement"
+urlpatterns: list = []

@@ -1,0 +1,1 @@
+"""Fixtures for the pickup tests (loaded by tests/conftest.py through pytest_plugins)."""

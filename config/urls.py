@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/", api.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("warehouse/pick-lists/", warehouse.views.pick_lists, name="warehouse-pick-lists"),
+    path("leader/", include("grouporders.urls")),
     path("procurement/", include("procurement.urls")),
     path("routing/", include("routing.urls")),
     path("pickup/", include("pickup.urls")),

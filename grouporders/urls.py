@@ -1,0 +1,4 @@
+"""Pages for group leaders (Django templates, session login)."""
+
+app_name = "grouporders"
+urlpatterns: list = []

@@ -184,6 +184,16 @@ def allocations(delivery_date: date, pickup_point_id: int | None = None) -> Quer
     return qs.filter(pickup_point_id=pickup_point_id) if pickup_point_id is not None else qs
 
 
+def depots_with_allocations(delivery_date: date) -> list[int]:
+    """The depots that have something to deliver that day (each gets its own route plan)."""
+    return sorted(
+        Allocation.objects.filter(delivery_date=delivery_date)
+        .order_by()
+        .values_list("pickup_point__depot_id", flat=True)
+        .distinct()
+    )
+
+
 def shortages_visible_to(user, delivery_date: date) -> QuerySet[LineShortage]:
     """Cut order lines with their reason; a leader sees only those of their own orders."""
     qs = LineShortage.objects.filter(delivery_date=delivery_date).select_related(

@@ -158,7 +158,7 @@ class RouteStops:
     pickup_point_ids: tuple[int, ...]
 
 
-def _crates(volume_ml: int, weight_g: int) -> int:
+def crates_needed(volume_ml: int, weight_g: int) -> int:
     """Totes needed for one temperature zone: whichever of volume and weight fills them first."""
     by_volume = -(-volume_ml // settings.CRATE_VOLUME_ML)
     by_weight = -(-weight_g // settings.CRATE_MAX_WEIGHT_G)
@@ -206,7 +206,7 @@ def build_sort_lists(*, delivery_date: date, routes: list[RouteStops]) -> list[S
     )
     for zone in zones:
         load[zone["pickup_point_id"]][0] += zone["units"]
-        load[zone["pickup_point_id"]][1] += _crates(zone["volume"], zone["weight"])
+        load[zone["pickup_point_id"]][1] += crates_needed(zone["volume"], zone["weight"])
     leaders = dict(
         GroupLeader.pickup_points.through.objects.filter(pickuppoint_id__in=seen)
         .order_by("pickuppoint_id", "groupleader_id")

@@ -22,6 +22,11 @@ class GroupLeader(models.Model):
         return str(self.user)
 
 
+def current_consent_version() -> str:
+    """The wording of the privacy consent residents are shown now (settings.RESIDENT_CONSENT_VERSION)."""
+    return settings.RESIDENT_CONSENT_VERSION
+
+
 class Resident(models.Model):
     """A resident who orders through a leader. The phone is kept only masked and as a keyed hash."""
 
@@ -30,7 +35,11 @@ class Resident(models.Model):
     phone_hash = models.CharField(max_length=64, unique=True)
     consent = models.BooleanField(default=False)
     consent_at = models.DateTimeField(null=True, blank=True)
+    consent_version = models.CharField(
+        max_length=32, blank=True, default=current_consent_version, help_text="The consent wording the resident was shown."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
+    erased_at = models.DateTimeField(null=True, blank=True, help_text="Personal fields anonymised; amounts kept.")
 
     def __str__(self) -> str:
         return f"{self.name} {self.phone_masked}"

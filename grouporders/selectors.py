@@ -5,11 +5,12 @@ from datetime import date
 from django.db.models import Count, QuerySet, Sum
 
 from catalog.models import PickupPoint
-from core.errors import NotFound
+from core.errors import InvalidInput, NotFound
 from core.models import Role
 from core.selectors import roles_of
 
-from .models import Deal, DemandLine, LeaderOrder, SalesWave
+from .models import Deal, DemandLine, LeaderOrder, OrderLine, Resident, SalesWave
+from .phones import hash_phone, normalize_phone
 
 
 def waves(status: str | None = None) -> QuerySet[SalesWave]:
@@ -109,3 +110,152 @@ def demand_csv_lines(delivery_date: date):
     )
     for row in rows:
         yield writer.writerow(row)
+
+
+# --- privacy: find, export (residents' own data) ------------------------------------------------
+
+
+def resident_by_phone(phone: str) -> Resident:
+    """The resident with this full phone number (looked up by its keyed hash; the number itself is not stored)."""
+    normalized = normalize_phone(phone)
+    if normalized is None:
+        raise InvalidInput("not a valid phone number", field="phone")
+    found = Resident.objects.filter(phone_hash=hash_phone(normalized)).first()
+    if found is None:
+        raise NotFound("no resident has this phone number", field="phone")
+    return found
+
+
+def resident(resident_id: int) -> Resident:
+    found = Resident.objects.filter(pk=resident_id).first()
+    if found is None:
+        raise NotFound(f"resident {resident_id} does not exist", field="resident_id")
+    return found
+
+
+def resident_export(resident_id: int) -> dict:
+    """Everything the order side stores about a resident, as JSON-ready data."""
+    person = resident(resident_id)
+    lines = (
+        OrderLine.objects.filter(resident=person)
+        .select_related("order__pickup_point", "order__wave", "deal__product")
+        .order_by("id")
+    )
+    return {
+        "resident": {
+            "id": person.pk,
+            "name": person.name,
+            "phone_masked": person.phone_masked,
+            "consent": person.consent,
+            "consent_at": person.consent_at,
+            "consent_version": person.consent_version,
+            "created_at": person.created_at,
+            "erased_at": person.erased_at,
+        },
+        "order_lines": [
+            {
+                "id": line.pk,
+                "delivery_date": line.order.wave.delivery_date,
+                "pickup_point": line.order.pickup_point.code,
+                "product_sku": line.deal.product.sku,
+                "product": line.deal.product.name,
+                "quantity": line.quantity,
+                "unit_price": line.unit_price,
+                "status": line.status,
+                "cancelled_at": line.cancelled_at,
+            }
+            for line in lines
+        ],
+    }
+
+
+# --- the leader's pages -------------------------------------------------------------------------
+# Imported here, not at the top, so that this section is only ever appended to the module.
+from dataclasses import dataclass  # noqa: E402
+from decimal import Decimal  # noqa: E402
+
+from django.db.models import DecimalField, F, Prefetch, Q, Value  # noqa: E402
+from django.db.models.functions import Coalesce  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from .models import LineStatus, WaveStatus  # noqa: E402
+
+
+def open_waves_with_deals() -> QuerySet[SalesWave]:
+    """Open waves, the next delivery first, each with its deals and how many units of a limited deal are left."""
+    deals = Deal.objects.select_related("product").annotate(remaining=F("quantity_limit") - F("sold_quantity"))
+    return (
+        SalesWave.objects.filter(status=WaveStatus.OPEN)
+        .order_by("delivery_date")
+        .prefetch_related(Prefetch("deals", queryset=deals))
+    )
+
+
+def waves_accepting_orders() -> QuerySet[SalesWave]:
+    return SalesWave.objects.filter(status=WaveStatus.OPEN, cutoff_at__gt=timezone.now()).order_by("delivery_date")
+
+
+def own_pickup_points(user) -> QuerySet[PickupPoint]:
+    """The points the user leads; staff who are not leaders have none, even though they may see every point."""
+    return PickupPoint.objects.filter(leaders__user=user, leaders__is_active=True).order_by("code")
+
+
+def orders_with_totals(user, delivered_since: date) -> QuerySet[LeaderOrder]:
+    """The caller's orders for deliveries since the day, newest first, with their active lines, units and amount."""
+    active = Q(lines__status=LineStatus.ACTIVE)
+    return (
+        orders_visible_to(user)
+        .filter(wave__delivery_date__gte=delivered_since)
+        .annotate(
+            active_lines=Count("lines", filter=active),
+            total_quantity=Coalesce(Sum("lines__quantity", filter=active), 0),
+            total_amount=Coalesce(
+                Sum(F("lines__quantity") * F("lines__unit_price"), filter=active),
+                Value(Decimal("0")),
+                output_field=DecimalField(max_digits=14, decimal_places=2),
+            ),
+        )
+        .order_by("-wave__delivery_date", "pickup_point__code")
+    )
+
+
+def own_order(user, *, pickup_point_id: int, wave_id: int) -> LeaderOrder | None:
+    return LeaderOrder.objects.filter(leader__user=user, pickup_point_id=pickup_point_id, wave_id=wave_id).first()
+
+
+def own_order_with_lines(user, order_id: int) -> LeaderOrder:
+    """One of the caller's own orders, to change it; an operator may see others' orders but not change them."""
+    order = order_with_lines(user, order_id)
+    if order.leader.user_id != user.pk:
+        raise NotFound(f"order {order_id} does not exist", field="order_id")
+    return order
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    line: OrderLine
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class OrderStatement:
+    """An order with each line's amount and the totals of its active lines."""
+
+    order: LeaderOrder
+    lines: list[StatementLine]
+    active_lines: int
+    quantity: int
+    amount: Decimal
+
+
+def order_statement(user, order_id: int) -> OrderStatement:
+    order = order_with_lines(user, order_id)
+    lines = [StatementLine(line, line.quantity * line.unit_price) for line in order.lines.all()]
+    active = [entry for entry in lines if entry.line.status == LineStatus.ACTIVE]
+    return OrderStatement(
+        order=order,
+        lines=lines,
+        active_lines=len(active),
+        quantity=sum(entry.line.quantity for entry in active),
+        amount=sum((entry.amount for entry in active), Decimal("0")),
+    )

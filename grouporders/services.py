@@ -426,3 +426,41 @@ def appoint_leader(*, user, pickup_point_ids: list[int], tier: str = "ordinary")
         leader.pickup_points.set(points)
         user.groups.add(Group.objects.get_or_create(name=Role.LEADER)[0])
     return leader
+
+
+# --- privacy: consent and erasure of residents ----------------------------------------------------
+
+
+def record_consent(*, resident_id: int, consent: bool, wording_version: str, now: datetime | None = None) -> Resident:
+    """Record that the resident gave (or withdrew) consent to the given wording, and when."""
+    if not wording_version.strip():
+        raise InvalidInput("say which consent wording the resident was shown", field="wording_version")
+    with transaction.atomic():
+        resident = Resident.objects.select_for_update().filter(pk=resident_id, erased_at__isnull=True).first()
+        if resident is None:
+            raise NotFound(f"resident {resident_id} does not exist", field="resident_id")
+        resident.consent = consent
+        resident.consent_at = now or timezone.now()
+        resident.consent_version = wording_version.strip()
+        resident.save(update_fields=["consent", "consent_at", "consent_version"])
+    return resident
+
+
+def erase_resident(*, resident_id: int, now: datetime | None = None) -> Resident:
+    """Anonymise the resident's personal fields; orders, refunds and other amounts stay for the accounts.
+
+    The phone hash becomes a per-row placeholder, so the same number ordering again is a new resident.
+    Erasing twice changes nothing.
+    """
+    with transaction.atomic():
+        resident = Resident.objects.select_for_update().filter(pk=resident_id).first()
+        if resident is None:
+            raise NotFound(f"resident {resident_id} does not exist", field="resident_id")
+        if resident.erased_at is None:
+            resident.name = "(erased)"
+            resident.phone_masked = ""
+            resident.phone_hash = f"erased:{resident.pk}"
+            resident.consent, resident.consent_at, resident.consent_version = False, None, ""
+            resident.erased_at = now or timezone.now()
+            resident.save()
+    return resident

@@ -1,0 +1,666 @@
+"""Every write of the last mile: receipt at the point, pickup codes and collection, returns of uncollected
+goods, claims, refunds, the leader commission ledger and its settlement, residents' erasure.
+"""
+import base64
+import hashlib
+import hmac
+import io
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+import qrcode
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import F, Min, Sum
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from catalog.models import StorageTemperature
+from core.errors import Conflict, InvalidInput, NotFound, ServiceError
+from grouporders import services as order_services
+from grouporders.models import LineStatus, OrderLine, Resident, SalesWave, WaveStatus
+from warehouse import services as warehouse_services
+from warehouse.models import Allocation, LineShortage, LotSource
+
+from . import commission, selectors
+from .models import (
+    Beneficiary,
+    Claim,
+    ClaimKind,
+    ClaimSource,
+    ClaimStatus,
+    Collection,
+    CommissionEntry,
+    Disposition,
+    EntryKind,
+    PickupCode,
+    PickupLine,
+    Receipt,
+    Refund,
+    RefundCause,
+)
+
+
+class TooManyAttempts(ServiceError):
+    status_code = 429
+
+
+def _money(quantity: int, unit_price: Decimal) -> Decimal:
+    return (unit_price * quantity).quantize(commission.CENT)
+
+
+# --- pickup lines ----------------------------------------------------------------------------------
+
+
+def ensure_pickup_lines(delivery_date: date, pickup_point_id: int | None = None) -> int:
+    """Create the day's pickup lines that do not exist yet, from the active order lines and their shortages."""
+    lines = OrderLine.objects.filter(status=LineStatus.ACTIVE, order__wave__delivery_date=delivery_date, pickup__isnull=True)
+    if pickup_point_id is not None:
+        lines = lines.filter(order__pickup_point_id=pickup_point_id)
+    rows = lines.values_list(
+        "id", "order__pickup_point_id", "order__leader_id", "resident_id", "deal__product_id", "unit_price", "quantity",
+        "shortage__quantity",
+    )
+    created = PickupLine.objects.bulk_create(
+        (
+            PickupLine(
+                order_line_id=line_id, delivery_date=delivery_date, pickup_point_id=point_id, leader_id=leader_id,
+                resident_id=resident_id, product_id=product_id, unit_price=price, ordered_quantity=quantity,
+                shortage_quantity=short or 0,
+            )
+            for line_id, point_id, leader_id, resident_id, product_id, price, quantity, short in rows
+        ),
+        ignore_conflicts=True,
+        batch_size=2000,
+    )
+    return len(created)
+
+
+def _left_at_point():
+    """Units still at the point for the resident, as a query expression."""
+    return F("ordered_quantity") - F("shortage_quantity") - F("missing_quantity") - F("collected_quantity") - F("returned_quantity")
+
+
+# --- shortage refunds ------------------------------------------------------------------------------
+
+
+def record_shortage_refunds(*, delivery_date: date, now: datetime | None = None) -> int:
+    """One refund per order line the warehouse cut for lack of stock, for the exact amount it computed.
+
+    Idempotent: lines already refunded are skipped (a unique key guards concurrent runs too). Refunds
+    are money paid out, so if the allocation was redone with other cuts after them, this refuses (409)
+    rather than pay twice or quietly disagree; an operator sorts those lines out.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        changed = list(
+            Refund.objects.filter(cause=RefundCause.SHORTAGE, order_line__order__wave__delivery_date=delivery_date)
+            .exclude(order_line__shortage__quantity=F("quantity"))
+            .values_list("order_line_id", flat=True)
+        )
+        if changed:
+            raise Conflict(
+                f"the allocation for {delivery_date} changed after its shortages were refunded (order lines {changed[:20]})",
+                field="delivery_date",
+            )
+        ensure_pickup_lines(delivery_date)
+        shortages = (
+            LineShortage.objects.filter(delivery_date=delivery_date)
+            .exclude(order_line__refunds__cause=RefundCause.SHORTAGE)
+            .select_related("order_line")
+        )
+        refunds = [
+            Refund(
+                cause=RefundCause.SHORTAGE, order_line_id=s.order_line_id, resident_id=s.order_line.resident_id,
+                quantity=s.quantity, amount=s.refund_amount, reason=s.reason, created_at=now,
+            )
+            for s in shortages
+        ]
+        Refund.objects.bulk_create(refunds, ignore_conflicts=True, batch_size=2000)
+    return len(refunds)
+
+
+# --- receipt at the point --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReceivedCount:
+    product_id: int
+    quantity: int
+
+
+def confirm_receipt(
+    *, user, delivery_date: date, pickup_point_id: int, counts: list[ReceivedCount], now: datetime | None = None
+) -> list[Receipt]:
+    """The leader's count of what the driver delivered, per product, against the manifest.
+
+    Anything missing is cut from the residents' lines (the latest order lines first) and opens a
+    'missing' claim on each, for an operator to approve (refund) or reject (the goods turned up).
+    More than the manifest is recorded on the receipt for the operators; no resident is owed anything.
+    """
+    now = now or timezone.now()
+    point = selectors.visible_point(user, pickup_point_id)
+    if not counts:
+        raise InvalidInput("count at least one product", field="lines")
+    expected = selectors.expected_by_product(delivery_date, point.pk)
+    seen = set()
+    for index, count in enumerate(counts):
+        if count.product_id not in expected:
+            raise InvalidInput(f"product {count.product_id} is not on the manifest for {delivery_date}", field=f"lines.{index}.product_id")
+        if count.product_id in seen:
+            raise InvalidInput("the same product appears twice", field=f"lines.{index}.product_id")
+        if count.quantity < 0:
+            raise InvalidInput("a received quantity cannot be negative", field=f"lines.{index}.quantity")
+        seen.add(count.product_id)
+    with transaction.atomic():
+        ensure_pickup_lines(delivery_date, point.pk)
+        confirmed = set(
+            Receipt.objects.select_for_update()
+            .filter(delivery_date=delivery_date, pickup_point=point, product_id__in=seen)
+            .values_list("product_id", flat=True)
+        )
+        if confirmed:
+            raise Conflict(f"products {sorted(confirmed)} were already confirmed for {delivery_date}", field="lines")
+        receipts = Receipt.objects.bulk_create(
+            Receipt(
+                delivery_date=delivery_date, pickup_point=point, product_id=c.product_id, expected_quantity=expected[c.product_id],
+                received_quantity=c.quantity, confirmed_by=user, confirmed_at=now,
+            )
+            for c in counts
+        )
+        for receipt in receipts:
+            if receipt.difference < 0:
+                _open_missing_claims(receipt, user, now)
+    return receipts
+
+
+def _open_missing_claims(receipt: Receipt, user, now: datetime) -> None:
+    missing = -receipt.difference
+    lines = (
+        PickupLine.objects.select_for_update()
+        .filter(delivery_date=receipt.delivery_date, pickup_point_id=receipt.pickup_point_id, product_id=receipt.product_id)
+        .alias(left=_left_at_point())
+        .filter(left__gt=0)
+        .order_by("-order_line_id")
+    )
+    reason = f"receipt on {receipt.delivery_date}: {receipt.received_quantity} of {receipt.expected_quantity} delivered"
+    for line in lines:
+        if missing == 0:
+            break
+        cut = min(missing, line.collectable_quantity)
+        missing -= cut
+        PickupLine.objects.filter(pk=line.pk).update(missing_quantity=F("missing_quantity") + cut)
+        Claim.objects.create(
+            pickup_line=line, kind=ClaimKind.MISSING, source=ClaimSource.RECEIPT, quantity=cut, reason=reason,
+            filed_by=user, filed_at=now,
+        )
+
+
+# --- pickup codes ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssuedCode:
+    """A plain pickup code, handed out once at issuance; only its hash is kept."""
+
+    resident_id: int
+    resident_name: str
+    resident_phone: str
+    delivery_date: date
+    code: str
+
+    @property
+    def qr_png(self) -> bytes:
+        """Drawn on demand (about 4 ms each), so issuing a city's codes in the night does not wait for images."""
+        return draw_qr_png(self.code)
+
+    @property
+    def qr_png_base64(self) -> str:
+        return base64.b64encode(self.qr_png).decode()
+
+
+def code_hash(delivery_date: date, code: str) -> str:
+    """Keyed with the day, so one code on two days hashes differently and a leaked table reveals nothing."""
+    message = f"{delivery_date.isoformat()}:{code}".encode()
+    return hmac.new(settings.PICKUP_CODE_HASH_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+
+def draw_qr_png(code: str) -> bytes:
+    """The code as a QR image: the leader's device scans it instead of typing the digits."""
+    buffer = io.BytesIO()
+    qrcode.make(code, box_size=6, border=2).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _fresh_code(delivery_date: date, taken: set[str]) -> tuple[str, str]:
+    while True:
+        code = f"{secrets.randbelow(10 ** settings.PICKUP_CODE_DIGITS):0{settings.PICKUP_CODE_DIGITS}d}"
+        digest = code_hash(delivery_date, code)
+        if digest not in taken:
+            taken.add(digest)
+            return code, digest
+
+
+def _lock_day(delivery_date: date) -> None:
+    """Issuance for a day runs one at a time (the wave row is the lock), so codes never collide."""
+    if not SalesWave.objects.select_for_update().filter(delivery_date=delivery_date, status=WaveStatus.CLOSED).exists():
+        raise Conflict(f"the wave for {delivery_date} is not closed yet", field="delivery_date")
+
+
+def _deliver(issued: list[IssuedCode]) -> None:
+    """Hand the plain codes to the configured sender (SMS or mini-program push) once the issue is committed."""
+    if issued and settings.PICKUP_CODE_SENDER:
+        sender = import_string(settings.PICKUP_CODE_SENDER)
+        transaction.on_commit(lambda: sender(issued))
+
+
+def _issued(residents: list[Resident], delivery_date: date, now: datetime) -> tuple[list[IssuedCode], list[PickupCode]]:
+    taken = set(PickupCode.objects.filter(delivery_date=delivery_date).values_list("code_hash", flat=True))
+    issued, rows = [], []
+    for resident in residents:
+        code, digest = _fresh_code(delivery_date, taken)
+        issued.append(IssuedCode(resident.pk, resident.name, resident.phone_masked, delivery_date, code))
+        rows.append(PickupCode(delivery_date=delivery_date, resident=resident, code_hash=digest, issued_at=now))
+    return issued, rows
+
+
+def issue_pickup_codes(*, delivery_date: date, now: datetime | None = None) -> list[IssuedCode]:
+    """One code per resident with goods on the day; residents who already have one are skipped.
+
+    Returns the new plain codes: the only time they exist. They go to PICKUP_CODE_SENDER if set (the
+    SMS or mini-program channel that reaches residents: this system keeps no full phone number to send
+    to) and back to the caller, e.g. the operator API. Never to the leader, whose device verifies them.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        _lock_day(delivery_date)
+        ensure_pickup_lines(delivery_date)
+        residents = list(
+            Resident.objects.filter(
+                order_lines__status=LineStatus.ACTIVE, order_lines__order__wave__delivery_date=delivery_date
+            )
+            .exclude(pickup_codes__delivery_date=delivery_date)
+            .distinct()
+            .order_by("pk")
+        )
+        issued, rows = _issued(residents, delivery_date, now)
+        PickupCode.objects.bulk_create(rows, batch_size=2000)
+        _deliver(issued)
+    return issued
+
+
+def reissue_pickup_code(*, delivery_date: date, resident_id: int, now: datetime | None = None) -> IssuedCode:
+    """A new code for a resident who lost theirs; the old one stops working."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        _lock_day(delivery_date)
+        resident = Resident.objects.filter(
+            pk=resident_id, order_lines__status=LineStatus.ACTIVE, order_lines__order__wave__delivery_date=delivery_date
+        ).first()
+        if resident is None:
+            raise NotFound(f"resident {resident_id} has nothing to collect on {delivery_date}", field="resident_id")
+        PickupCode.objects.filter(delivery_date=delivery_date, resident=resident).delete()
+        [issued], rows = _issued([resident], delivery_date, now)
+        PickupCode.objects.bulk_create(rows)
+        _deliver([issued])
+    return issued
+
+
+def _lock_key(pickup_point_id: int) -> str:
+    return f"pickup:code-lock:{pickup_point_id}"
+
+
+def _check_not_locked(pickup_point_id: int) -> None:
+    if cache.get(_lock_key(pickup_point_id)):
+        raise TooManyAttempts(
+            "too many wrong pickup codes at this point; verification is locked for a while", field="code"
+        )
+
+
+def _count_wrong_code(pickup_point_id: int) -> None:
+    """Count a wrong code in the shared cache; the last allowed failure locks the point (only that point)."""
+    key = f"pickup:code-failures:{pickup_point_id}"
+    window = settings.PICKUP_CODE_FAILURE_WINDOW_SECONDS
+    cache.add(key, 0, timeout=window)  # the window starts at the first failure
+    try:
+        failures = cache.incr(key)
+    except ValueError:  # the window ended between add and incr
+        cache.set(key, 1, timeout=window)
+        failures = 1
+    if failures >= settings.PICKUP_CODE_MAX_FAILURES:
+        cache.set(_lock_key(pickup_point_id), True, timeout=settings.PICKUP_CODE_LOCK_SECONDS)
+        cache.delete(key)
+
+
+@dataclass(frozen=True)
+class PickupResult:
+    resident: Resident
+    lines: list[PickupLine]
+    collected: dict[int, int]  # order line id -> units handed over now
+
+
+def collect_with_code(
+    *,
+    user,
+    delivery_date: date,
+    pickup_point_id: int,
+    code: str,
+    quantities: dict[int, int] | None = None,
+    now: datetime | None = None,
+) -> PickupResult:
+    """Verify a resident's code at the point and mark their goods collected: all that is left, or the
+    given quantity per order line (a partial collection; the code works again for the rest).
+    """
+    now = now or timezone.now()
+    point = selectors.visible_point(user, pickup_point_id)
+    _check_not_locked(point.pk)
+    found = PickupCode.objects.filter(delivery_date=delivery_date, code_hash=code_hash(delivery_date, code.strip())).first()
+    ensure_pickup_lines(delivery_date, point.pk)
+    lines_here = PickupLine.objects.filter(delivery_date=delivery_date, pickup_point=point)
+    if found is None or not lines_here.filter(resident_id=found.resident_id).exists():
+        _count_wrong_code(point.pk)
+        raise InvalidInput("this pickup code is not valid at this point today", field="code")
+    with transaction.atomic():
+        lines = list(
+            lines_here.select_for_update(of=("self",))
+            .filter(resident_id=found.resident_id)
+            .select_related("resident", "product", "leader")
+        )
+        by_order_line = {line.order_line_id: line for line in lines}
+        if quantities is None:
+            quantities = {line.order_line_id: line.collectable_quantity for line in lines if line.collectable_quantity > 0}
+            if not quantities:
+                raise Conflict("everything of this resident was already collected or returned", field="code")
+        for index, (order_line_id, quantity) in enumerate(quantities.items()):
+            line = by_order_line.get(order_line_id)
+            if line is None:
+                raise InvalidInput(f"order line {order_line_id} is not this resident's here today", field=f"lines.{index}.order_line_id")
+            if not 0 < quantity <= line.collectable_quantity:
+                raise InvalidInput(
+                    f"between 1 and {line.collectable_quantity} of order line {order_line_id} can be collected",
+                    field=f"lines.{index}.quantity",
+                )
+        for order_line_id, quantity in quantities.items():
+            line = by_order_line[order_line_id]
+            line.collected_quantity += quantity
+            line.collected_at = now
+            line.save(update_fields=["collected_quantity", "collected_at"])
+            Collection.objects.create(pickup_line=line, quantity=quantity, collected_by=user, collected_at=now)
+            _accrue(line, now, collected=True)
+    return PickupResult(lines[0].resident, lines, quantities)
+
+
+# --- commission --------------------------------------------------------------------------------------
+
+
+def _tiers() -> dict[str, tuple[commission.Bracket, ...]]:
+    return commission.parse_tiers(settings.PICKUP_COMMISSION_TIERS, settings.PICKUP_COMMISSION_CAP)
+
+
+def _leader_rate(line: PickupLine, revenue: Decimal, at: datetime) -> Decimal:
+    """The category's own rate if configured, else the leader's tier rate for the month's collected GMV."""
+    category_rate = settings.PICKUP_COMMISSION_CATEGORY_RATES.get(line.product.category)
+    if category_rate is not None:
+        return min(Decimal(str(category_rate)), settings.PICKUP_COMMISSION_CAP)
+    month_gmv = selectors.month_collected_gmv(line.leader_id, at, excluding_line_id=line.pk) + revenue
+    return commission.tier_rate(_tiers()[line.leader.tier], month_gmv)
+
+
+def _head_leader_id(line: PickupLine) -> int | None:
+    if not settings.PICKUP_HEAD_LEADER_BONUS_ENABLED:
+        return None
+    link = getattr(line.leader, "head_link", None)
+    return link.head_leader_id if link else None
+
+
+def _accrue(line: PickupLine, now: datetime, *, collected: bool) -> None:
+    """Bring the line's commission in line with its collected, unrefunded units.
+
+    Before settlement the accrual itself changes (a new collection also restarts the settlement
+    wait); after it, a lower amount adds a clawback entry for the difference, to the next statement.
+    """
+    quantity = line.collected_quantity - selectors.refunded_by_claims(line)
+    revenue = _money(quantity, line.unit_price)
+    accruals = {e.beneficiary: e for e in line.commission_entries.select_for_update().filter(kind=EntryKind.ACCRUAL)}
+    leader_entry = accruals.get(Beneficiary.LEADER)
+    rate = leader_entry.rate if leader_entry else _leader_rate(line, revenue, now)
+    head_leader_id = _head_leader_id(line)
+    head_rate = settings.PICKUP_HEAD_LEADER_BONUS_RATE if head_leader_id else Decimal(0)
+    split = commission.line_commission(revenue, rate, cap=settings.PICKUP_COMMISSION_CAP, head_leader_rate=head_rate)
+    targets = [(Beneficiary.LEADER, line.leader_id, rate, split.leader)]
+    if head_leader_id:
+        targets.append((Beneficiary.HEAD_LEADER, head_leader_id, head_rate, split.head_leader))
+    for beneficiary, leader_id, beneficiary_rate, amount in targets:
+        entry = accruals.get(beneficiary)
+        if entry is None:
+            CommissionEntry.objects.create(
+                kind=EntryKind.ACCRUAL, beneficiary=beneficiary, leader_id=leader_id, pickup_line=line, quantity=quantity,
+                revenue=revenue, rate=beneficiary_rate, amount=amount, earned_at=now,
+                due_at=now + timedelta(days=settings.PICKUP_SETTLEMENT_DAYS), created_at=now,
+            )
+        elif entry.settled_at is None:
+            entry.quantity, entry.revenue, entry.amount = quantity, revenue, amount
+            if collected:
+                entry.earned_at, entry.due_at = now, now + timedelta(days=settings.PICKUP_SETTLEMENT_DAYS)
+            entry.save(update_fields=["quantity", "revenue", "amount", "earned_at", "due_at"])
+        else:
+            _claw_back(entry, quantity, revenue, amount, now)
+
+
+def _claw_back(settled: CommissionEntry, quantity: int, revenue: Decimal, amount: Decimal, now: datetime) -> None:
+    earlier = CommissionEntry.objects.filter(
+        kind=EntryKind.CLAWBACK, pickup_line_id=settled.pickup_line_id, beneficiary=settled.beneficiary
+    ).aggregate(amount=Sum("amount"), quantity=Sum("quantity"))
+    paid = settled.amount + (earlier["amount"] or 0)
+    if amount < paid:
+        CommissionEntry.objects.create(
+            kind=EntryKind.CLAWBACK, beneficiary=settled.beneficiary, leader_id=settled.leader_id,
+            pickup_line_id=settled.pickup_line_id, quantity=quantity - settled.quantity - (earlier["quantity"] or 0),
+            revenue=revenue, rate=settled.rate, amount=amount - paid, earned_at=settled.earned_at, settled_at=now,
+            created_at=now,
+        )
+
+
+def settle_commissions(*, now: datetime | None = None) -> int:
+    """Settle every accrual whose wait has passed and whose line has no open claim. Idempotent."""
+    now = now or timezone.now()
+    due = CommissionEntry.objects.filter(kind=EntryKind.ACCRUAL, settled_at__isnull=True, due_at__lte=now).exclude(
+        pickup_line__claims__status=ClaimStatus.OPEN
+    )
+    return due.update(settled_at=now)
+
+
+# --- claims ------------------------------------------------------------------------------------------
+
+
+def file_claim(
+    *,
+    user,
+    order_line_id: int,
+    kind: str,
+    quantity: int,
+    reason: str,
+    photo_ref: str = "",
+    now: datetime | None = None,
+) -> Claim:
+    """A resident's claim on collected goods, filed by their leader within the claim window.
+
+    Operators (customer service) may also accept a claim after the window.
+    """
+    now = now or timezone.now()
+    line = selectors.visible_pickup_line(user, order_line_id)
+    if kind not in ClaimKind.values:
+        raise InvalidInput(f"kind must be one of {', '.join(ClaimKind.values)}", field="kind")
+    if not reason.strip():
+        raise InvalidInput("say what is wrong", field="reason")
+    with transaction.atomic():
+        line = PickupLine.objects.select_for_update().get(pk=line.pk)
+        if line.collected_at is None:
+            raise Conflict("nothing of this line was collected; goods missing at the point are claimed with the receipt", field="order_line_id")
+        window_end = line.collected_at + timedelta(hours=settings.PICKUP_CLAIM_WINDOW_HOURS)
+        if now > window_end and not selectors.is_operator(user):
+            raise Conflict(
+                f"the claim window closed at {timezone.localtime(window_end):%Y-%m-%d %H:%M}; customer service can still help",
+                field="order_line_id",
+            )
+        claimable = line.collected_quantity - selectors.claimed_quantity(line, statuses=(ClaimStatus.OPEN, ClaimStatus.APPROVED))
+        if not 0 < quantity <= claimable:
+            raise InvalidInput(f"between 1 and {claimable} units of this line can still be claimed", field="quantity")
+        return Claim.objects.create(
+            pickup_line=line, kind=kind, source=ClaimSource.RESIDENT, quantity=quantity, reason=reason.strip(),
+            photo_ref=photo_ref.strip(), filed_by=user, filed_at=now,
+        )
+
+
+def decide_claim(*, user, claim_id: int, approve: bool, note: str = "", now: datetime | None = None) -> Claim:
+    """An operator's decision. Approval refunds the claimed units at the line's price, to the cent, and
+    lowers the leader's commission (or claws it back if already settled). Rejecting a receipt claim
+    puts the units back at the point for the resident to collect.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        claim = (
+            Claim.objects.select_for_update(of=("self", "pickup_line"))
+            .select_related("pickup_line__leader", "pickup_line__product")
+            .filter(pk=claim_id)
+            .first()
+        )
+        if claim is None:
+            raise NotFound(f"claim {claim_id} does not exist", field="claim_id")
+        if claim.status != ClaimStatus.OPEN:
+            raise Conflict(f"claim {claim_id} was already {claim.status}", field="claim_id")
+        line = claim.pickup_line
+        claim.status = ClaimStatus.APPROVED if approve else ClaimStatus.REJECTED
+        claim.decided_by, claim.decided_at, claim.decision_note = user, now, note.strip()
+        claim.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+        if approve:
+            Refund.objects.create(
+                cause=RefundCause.CLAIM, order_line_id=line.order_line_id, resident_id=line.resident_id, claim=claim,
+                quantity=claim.quantity, amount=_money(claim.quantity, line.unit_price),
+                reason=f"{claim.get_kind_display()} claim approved: {claim.reason}", created_by=user, created_at=now,
+            )
+            if claim.source == ClaimSource.RESIDENT:
+                _accrue(line, now, collected=False)
+        elif claim.source == ClaimSource.RECEIPT:
+            PickupLine.objects.filter(pk=line.pk).update(missing_quantity=F("missing_quantity") - claim.quantity)
+    return claim
+
+
+# --- uncollected goods ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReturnSummary:
+    lines: int
+    restocked: int
+    written_off: int
+    refund_amount: Decimal
+
+
+def _restockable(product, expiry: date, today: date) -> bool:
+    """Only ambient, long-life goods that are still good go back on the shelf; the cold chain broke at the point."""
+    return (
+        product.storage_temperature == StorageTemperature.AMBIENT
+        and product.shelf_life_days >= settings.PICKUP_RESTOCK_MIN_SHELF_LIFE_DAYS
+        and expiry > today
+    )
+
+
+def return_uncollected(*, now: datetime | None = None, catch_up_days: int = 30) -> ReturnSummary:
+    """What residents did not collect within PICKUP_RETURN_AFTER_DAYS of delivery goes back into the
+    point's depot stock (through the warehouse) or is written off, and the resident is refunded.
+
+    Idempotent: each line is returned once. Days missed by the daily run are caught up (`catch_up_days`).
+    """
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    last_day = today - timedelta(days=settings.PICKUP_RETURN_AFTER_DAYS)
+    days = SalesWave.objects.filter(
+        status=WaveStatus.CLOSED, delivery_date__lte=last_day, delivery_date__gt=last_day - timedelta(days=catch_up_days)
+    ).values_list("delivery_date", flat=True)
+    for day in days:
+        ensure_pickup_lines(day)
+    groups = (
+        PickupLine.objects.filter(delivery_date__in=list(days), returned_at__isnull=True)
+        .alias(left=_left_at_point())
+        .filter(left__gt=0)
+        .values_list("delivery_date", "pickup_point_id", "product_id")
+        .order_by("delivery_date", "pickup_point_id", "product_id")  # not the model's ordering, which would split groups
+        .distinct()
+    )
+    totals = defaultdict(int)
+    refund_total = Decimal("0.00")
+    for delivery_date, point_id, product_id in list(groups):
+        lines, disposition, units, refunded = _return_group(delivery_date, point_id, product_id, now, today)
+        totals["lines"] += lines
+        totals[disposition] += units
+        refund_total += refunded
+    return ReturnSummary(totals["lines"], totals[Disposition.RESTOCKED], totals[Disposition.WRITTEN_OFF], refund_total)
+
+
+def _return_group(delivery_date: date, point_id: int, product_id: int, now: datetime, today: date):
+    with transaction.atomic():
+        lines = list(
+            PickupLine.objects.select_for_update()
+            .filter(delivery_date=delivery_date, pickup_point_id=point_id, product_id=product_id, returned_at__isnull=True)
+            .alias(left=_left_at_point())
+            .filter(left__gt=0)
+            .select_related("product", "pickup_point")
+        )
+        if not lines:  # another run got here first
+            return 0, Disposition.RESTOCKED, 0, Decimal("0.00")
+        product, point = lines[0].product, lines[0].pickup_point
+        units = sum(line.collectable_quantity for line in lines)
+        expiry = (
+            Allocation.objects.filter(delivery_date=delivery_date, pickup_point_id=point_id, product_id=product_id)
+            .aggregate(first=Min("lot__expiry_date"))["first"]
+            or delivery_date + timedelta(days=product.shelf_life_days)
+        )
+        disposition = Disposition.RESTOCKED if _restockable(product, expiry, today) else Disposition.WRITTEN_OFF
+        if disposition == Disposition.RESTOCKED:
+            warehouse_services.receive_lot(
+                product_id=product_id, site=warehouse_services.StockSite(depot_id=point.depot_id), quantity=units,
+                expiry_date=expiry, source=LotSource.RETURN, reference=f"uncollected at {point.code} on {delivery_date}",
+                received_at=now,
+            )
+        refunds = []
+        for line in lines:
+            left = line.collectable_quantity
+            refunds.append(
+                Refund(
+                    cause=RefundCause.UNCOLLECTED, order_line_id=line.order_line_id, resident_id=line.resident_id, quantity=left,
+                    amount=_money(left, line.unit_price), created_at=now,
+                    reason=f"not collected within {settings.PICKUP_RETURN_AFTER_DAYS} days of {delivery_date}; {disposition.label.lower()}",
+                )
+            )
+        # Everything left goes back: one UPDATE for the group, not a statement per line.
+        PickupLine.objects.filter(pk__in=[line.pk for line in lines]).update(
+            returned_quantity=F("ordered_quantity") - F("shortage_quantity") - F("missing_quantity") - F("collected_quantity"),
+            return_disposition=disposition,
+            returned_at=now,
+        )
+        Refund.objects.bulk_create(refunds, batch_size=2000)
+    return len(lines), disposition, units, sum((r.amount for r in refunds), Decimal("0.00"))
+
+
+# --- residents ---------------------------------------------------------------------------------------------
+
+
+def record_consent(*, user, resident_id: int, consent: bool, wording_version: str) -> Resident:
+    """A leader records the consent a resident who ordered through them gave; operators for anyone."""
+    if not selectors.is_operator(user) and not OrderLine.objects.filter(resident_id=resident_id, order__leader__user=user).exists():
+        raise NotFound(f"resident {resident_id} does not exist", field="resident_id")
+    return order_services.record_consent(resident_id=resident_id, consent=consent, wording_version=wording_version)
+
+
+def erase_resident(*, resident_id: int, now: datetime | None = None) -> Resident:
+    """Anonymise the resident and the free text of their claims; every amount stays for the accounts."""
+    with transaction.atomic():
+        resident = order_services.erase_resident(resident_id=resident_id, now=now)
+        Claim.objects.filter(pickup_line__resident=resident).update(reason="(erased)", photo_ref="")
+        PickupCode.objects.filter(resident=resident).delete()
+    return resident

@@ -12,6 +12,8 @@ import procurement.api
 import routing.api
 import warehouse.api
 from core.auth import api_auth
+
+from . import pipeline_api
 from core.errors import ServiceError
 
 api = NinjaAPI(
@@ -27,6 +29,7 @@ api.add_router("/", warehouse.api.router)
 api.add_router("/", procurement.api.router)
 api.add_router("/", routing.api.router)
 api.add_router("/", pickup.api.router)
+api.add_router("/", pipeline_api.router)
 
 
 def _error(request, status: int, detail: str, field: str | None = None, **extra):

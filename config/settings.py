@@ -1,7 +1,9 @@
 """Settings come from environment variables; every default is safe for a developer laptop."""
+import json
 import os
 import secrets
 from datetime import time
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
@@ -52,6 +54,7 @@ INSTALLED_APPS = [
     "procurement",
     "routing",
     "pickup",
+    "config",  # the nightly pipeline, which knows every app above
 ]
 
 MIDDLEWARE = [
@@ -123,7 +126,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
-    "close-waves-past-cutoff": {"task": "grouporders.tasks.close_due_waves", "schedule": 60.0},
+    # The pipeline closes the wave first, then runs the rest of the night.
+    "start-pipelines-past-cutoff": {"task": "config.tasks.start_due_pipelines", "schedule": 60.0},
     "write-off-expired-lots": {"task": "warehouse.tasks.write_off_expired", "schedule": crontab(hour=0, minute=30)},
     "forget-old-idempotency-keys": {"task": "core.tasks.forget_old_idempotency_keys", "schedule": crontab(hour=4, minute=0)},
 }
@@ -146,4 +150,72 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+}
+
+# --- routing: distance matrices, the solver and stop service times ---
+# Road distance ≈ geodesic distance × this factor (ignored when an OSRM table service is set).
+ROUTING_DETOUR_FACTOR = float(os.environ.get("ROUTING_DETOUR_FACTOR", "1.3"))
+ROUTING_AVERAGE_SPEED_KMH = float(os.environ.get("ROUTING_AVERAGE_SPEED_KMH", "30"))
+# e.g. http://osrm:5000 — its table API then gives road distances and times instead of geodesics.
+ROUTING_OSRM_URL = os.environ.get("ROUTING_OSRM_URL", "")
+ROUTING_OSRM_PROFILE = os.environ.get("ROUTING_OSRM_PROFILE", "driving")
+ROUTING_OSRM_TIMEOUT_SECONDS = float(os.environ.get("ROUTING_OSRM_TIMEOUT_SECONDS", "30"))
+ROUTING_MATRIX_CACHE_SECONDS = int(os.environ.get("ROUTING_MATRIX_CACHE_SECONDS", str(24 * 3600)))
+# Search time per depot. Depots are planned in parallel (one Celery task each), so each search uses
+# one core by default; raise the workers where a depot has the machine to itself.
+ROUTING_SOLVER_TIME_LIMIT_SECONDS = float(os.environ.get("ROUTING_SOLVER_TIME_LIMIT_SECONDS", "30"))
+ROUTING_SOLVER_WORKERS = int(os.environ.get("ROUTING_SOLVER_WORKERS", "1"))
+# Time at a stop: a fixed part (parking, handover) plus unloading per crate.
+ROUTING_SERVICE_FIXED_SECONDS = int(os.environ.get("ROUTING_SERVICE_FIXED_SECONDS", "300"))
+ROUTING_SERVICE_PER_CRATE_SECONDS = int(os.environ.get("ROUTING_SERVICE_PER_CRATE_SECONDS", "20"))
+
+# --- pickup app: receipt at the point, pickup codes, returns, claims, refunds, leader commission -------------
+
+# Uncollected goods go back (long-life) or are written off (perishable) this many days after delivery.
+PICKUP_RETURN_AFTER_DAYS = int(os.environ.get("PICKUP_RETURN_AFTER_DAYS", "2"))
+# Ambient goods with at least this shelf life go back into depot stock; everything else is written off.
+PICKUP_RESTOCK_MIN_SHELF_LIFE_DAYS = int(os.environ.get("PICKUP_RESTOCK_MIN_SHELF_LIFE_DAYS", "7"))
+PICKUP_CLAIM_WINDOW_HOURS = int(os.environ.get("PICKUP_CLAIM_WINDOW_HOURS", "48"))
+PICKUP_SETTLEMENT_DAYS = int(os.environ.get("PICKUP_SETTLEMENT_DAYS", "7"))
+# Per leader tier: [monthly collected GMV from which a rate applies, rate]; JSON in the environment.
+PICKUP_COMMISSION_TIERS = json.loads(
+    os.environ.get("PICKUP_COMMISSION_TIERS")
+    or '{"ordinary": [[0, "0.05"], [10000, "0.06"], [30000, "0.07"], [60000, "0.08"]],'
+    ' "core": [[0, "0.10"], [30000, "0.12"], [60000, "0.15"]]}'
+)
+# Optional rate per product category, replacing the tier rate, e.g. {"fruit": "0.09"}.
+PICKUP_COMMISSION_CATEGORY_RATES = json.loads(os.environ.get("PICKUP_COMMISSION_CATEGORY_RATES") or "{}")
+# No line ever carries more commission than this share of its revenue (leader and head leader together).
+PICKUP_COMMISSION_CAP = Decimal(os.environ.get("PICKUP_COMMISSION_CAP", "0.25"))
+# One upstream level at most: the head leader's bonus on a recruit's lines; off by default.
+PICKUP_HEAD_LEADER_BONUS_ENABLED = env_bool("PICKUP_HEAD_LEADER_BONUS_ENABLED", False)
+PICKUP_HEAD_LEADER_BONUS_RATE = Decimal(os.environ.get("PICKUP_HEAD_LEADER_BONUS_RATE", "0.01"))
+PICKUP_CODE_DIGITS = int(os.environ.get("PICKUP_CODE_DIGITS", "6"))
+# Dotted path of a callable that gets each batch of new plain codes (an SMS or mini-program sender);
+# empty: the codes go only to whoever issued them (the operator API answers them once).
+PICKUP_CODE_SENDER = os.environ.get("PICKUP_CODE_SENDER", "")
+# Key of the pickup codes' hashes; like PHONE_HASH_KEY it should outlive SECRET_KEY rotations.
+PICKUP_CODE_HASH_KEY = os.environ.get("PICKUP_CODE_HASH_KEY") or PHONE_HASH_KEY
+# Guessing codes: this many wrong codes at one point within the window lock that point for the lock time.
+PICKUP_CODE_MAX_FAILURES = int(os.environ.get("PICKUP_CODE_MAX_FAILURES", "5"))
+PICKUP_CODE_FAILURE_WINDOW_SECONDS = int(os.environ.get("PICKUP_CODE_FAILURE_WINDOW_SECONDS", "600"))
+PICKUP_CODE_LOCK_SECONDS = int(os.environ.get("PICKUP_CODE_LOCK_SECONDS", "600"))
+# The privacy consent wording residents are shown now; recorded with each resident's consent.
+RESIDENT_CONSENT_VERSION = os.environ.get("RESIDENT_CONSENT_VERSION", "2026-01")
+CELERY_BEAT_SCHEDULE.update({
+    "pickup-record-shortage-refunds": {"task": "pickup.tasks.record_todays_shortage_refunds", "schedule": crontab(hour=5, minute=0)},
+    "pickup-return-uncollected": {"task": "pickup.tasks.return_uncollected", "schedule": crontab(hour=1, minute=0)},
+    "pickup-settle-commissions": {"task": "pickup.tasks.settle_commissions", "schedule": crontab(hour=2, minute=0)},
+})
+
+# --- procurement app ---
+# A receipt may accept up to ordered × (1 + this) units on a line (suppliers round to whole cases).
+PROCUREMENT_RECEIPT_TOLERANCE = float(os.environ.get("PROCUREMENT_RECEIPT_TOLERANCE", "0.05"))
+# Share of its cost a leftover long-life unit loses by waiting for a later wave (space, capital, risk).
+PROCUREMENT_CARRY_COST_RATE = float(os.environ.get("PROCUREMENT_CARRY_COST_RATE", "0.05"))
+# Purchase suggestions for tomorrow are proposed at this local time (D-1 ~18:00 in the business day).
+PROCUREMENT_SUGGEST_AT = time.fromisoformat(os.environ.get("PROCUREMENT_SUGGEST_AT", "17:30"))
+CELERY_BEAT_SCHEDULE["procurement-suggest-purchases"] = {
+    "task": "procurement.tasks.suggest_tomorrows_purchases",
+    "schedule": crontab(hour=PROCUREMENT_SUGGEST_AT.hour, minute=PROCUREMENT_SUGGEST_AT.minute),
 }

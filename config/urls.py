@@ -4,12 +4,14 @@ from django.views.generic import RedirectView
 
 import warehouse.views
 
+from . import views
 from .api import api
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("dashboard/", views.dashboard, name="dashboard"),
     path("warehouse/pick-lists/", warehouse.views.pick_lists, name="warehouse-pick-lists"),
     path("leader/", include("grouporders.urls")),
     path("procurement/", include("procurement.urls")),

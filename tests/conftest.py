@@ -17,7 +17,9 @@ from grouporders import services as order_services
 from grouporders.models import SalesWave
 
 # Each app's own fixtures live beside its tests.
-pytest_plugins = ["tests.fixtures_procurement", "tests.fixtures_routing", "tests.fixtures_pickup"]
+pytest_plugins = [
+    "tests.fixtures_procurement", "tests.fixtures_routing", "tests.fixtures_pickup", "tests.fixtures_worker",
+]
 
 
 def pytest_collection_modifyitems(config, items):

@@ -6,6 +6,7 @@ import pytest
 
 from tests.conftest import make_user
 from tests.test_pick_lists import allocated_day  # noqa: F401 - the fixture, reused
+from tests.test_pipeline import ordered_day  # noqa: F401 - the fixture, reused
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "var" / "test-artifacts"
@@ -57,3 +58,40 @@ def test_warehouse_staff_log_in_and_see_the_days_pick_lists(browser, live_server
     assert any("/api/pick-lists/batch.pdf" in href for href in links) and any("/api/sort-lists/" in href for href in links)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / "warehouse-pick-lists.png"))
+
+
+def _log_in(browser, live_server, path, username):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.delete_all_cookies()  # a fresh session for each user
+    browser.get(f"{live_server.url}{path}")
+    browser.find_element(By.ID, "id_username").send_keys(username)
+    browser.find_element(By.ID, "id_password").send_keys(f"pw-{username}")
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    # The login page's own address carries ?next=<path>, so wait until the browser has left it.
+    WebDriverWait(browser, 15).until(lambda b: "/accounts/login/" not in b.current_url)
+
+
+def test_a_driver_confirms_a_stop_and_the_dashboard_shows_the_day(browser, live_server, ordered_day):  # noqa: F811
+    from django.core.management import call_command
+    from selenium.webdriver.common.by import By
+
+    day = ordered_day.delivery_date.isoformat()
+    call_command("pipeline", "start", "--date", day)
+
+    _log_in(browser, live_server, f"/routing/driver/?date={day}", "driver-1")
+    first_stop = browser.find_element(By.CSS_SELECTOR, ".stop")
+    first_stop.find_element(By.XPATH, ".//button[text()='Arrived']").click()
+    browser.find_element(By.CSS_SELECTOR, ".stop").find_element(By.XPATH, ".//button[text()='Delivered']").click()
+    assert "Delivered" in browser.find_element(By.CSS_SELECTOR, ".stop.done").text
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "driver-route.png"))
+
+    make_user("ops", "operator")
+    _log_in(browser, live_server, f"/dashboard/?date={day}", "ops")
+    kpis = {row.find_element(By.TAG_NAME, "th").text: row.find_element(By.TAG_NAME, "td").text
+            for row in browser.find_elements(By.CSS_SELECTOR, "#kpis tr")}
+    assert kpis["Leader orders"] == "3" and kpis["Stops delivered"] == "1" and kpis["Routes"] == "1"
+    assert "succeeded" in browser.find_element(By.CSS_SELECTOR, "table.run").text
+    browser.save_screenshot(str(ARTIFACTS / "operator-dashboard.png"))

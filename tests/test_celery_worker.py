@@ -1,93 +1,18 @@
 """A real round trip through the broker: a Celery worker process closes the wave in the test database.
 
 Runs only with CELERY_BROKER_URL and PostgreSQL (see conftest.py); .ci/run provides both. The worker
-is a separate process, so the test data must be committed: hence transaction=True.
+(tests/fixtures_worker.py) is a separate process, so the test data must be committed: hence transaction=True.
 """
-import os
-import socket
-import subprocess
-import sys
-import time
-import uuid
 from decimal import Decimal
-from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from celery.result import EagerResult
-from django.conf import settings
-from django.db import connection
 
-from config.celery import app
 from grouporders import services, tasks
 from grouporders.models import DemandLine, WaveStatus
+from tests.fixtures_worker import log_tail
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
-
-ROOT = Path(__file__).resolve().parent.parent
-READY_TIMEOUT = 60
-
-
-def worker_database_url() -> str:
-    """The database pytest-django created (test_…), as a URL for the worker's settings."""
-    db = connection.settings_dict
-    user = quote(db.get("USER") or "", safe="")
-    password = quote(db.get("PASSWORD") or "", safe="")
-    credentials = f"{user}:{password}@" if password else (f"{user}@" if user else "")
-    host = db.get("HOST") or "localhost"
-    port = f":{db['PORT']}" if db.get("PORT") else ""
-    return f"postgres://{credentials}{host}{port}/{db['NAME']}"
-
-
-def _log_tail(path: Path, lines: int = 60) -> str:
-    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else "(no log)"
-
-
-@pytest.fixture
-def celery_worker(transactional_db, tmp_path):
-    """Start `celery worker` on the test database; wait until it answers a ping; stop it afterwards."""
-    assert settings.CELERY_TASK_ALWAYS_EAGER is False, "CELERY_BROKER_URL is set, so tasks must not run eagerly"
-    assert app.conf.task_always_eager is False
-    hostname = f"pytest-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DATABASE_URL": worker_database_url(),
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-        "CELERY_RESULT_BACKEND": str(app.conf.result_backend or settings.CELERY_BROKER_URL),
-        "DB_CONN_MAX_AGE": "0",
-    }
-    log_path = tmp_path / "worker.log"
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable, "-m", "celery", "-A", "config", "worker",
-                "--pool=solo", "--concurrency=1", "-Q", "celery", "-n", hostname,
-                "--without-gossip", "--without-mingle", "--loglevel=INFO",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + READY_TIMEOUT
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"the worker exited with {process.returncode}:\n{_log_tail(log_path)}")
-            if app.control.ping(destination=[hostname], timeout=1.0):
-                break
-            if time.monotonic() > deadline:
-                pytest.fail(f"the worker did not answer a ping in {READY_TIMEOUT} s:\n{_log_tail(log_path)}")
-            time.sleep(0.2)
-        yield {"hostname": hostname, "log": log_path, "process": process}
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 def _line(name, phone, deal, quantity):
@@ -126,7 +51,7 @@ def test_close_wave_runs_in_a_worker_through_the_broker(celery_worker, network, 
     try:
         answer = result.get(timeout=60)
     except Exception as exc:  # noqa: BLE001 - whatever failed, show what the worker saw
-        pytest.fail(f"close_wave failed in the worker: {exc!r}\n{_log_tail(celery_worker['log'])}")
+        pytest.fail(f"close_wave failed in the worker: {exc!r}\n{log_tail(celery_worker.log)}")
 
     assert answer == {"wave_id": wave.pk, "demand_lines": 4, "quantity": 15}
     rows = {
@@ -146,4 +71,4 @@ def test_close_wave_runs_in_a_worker_through_the_broker(celery_worker, network, 
     # Retrying the task (as acks_late does after a lost worker) rebuilds the same rows.
     assert tasks.close_wave.delay(wave.pk).get(timeout=60) == answer
     assert DemandLine.objects.filter(wave=wave).count() == 4
-    assert "grouporders.tasks.close_wave" in celery_worker["log"].read_text()
+    assert "grouporders.tasks.close_wave" in celery_worker.log.read_text()

@@ -1,21 +1,15 @@
-"""The warehouse's part of `manage.py demo`: stock the demo city, allocate its day, build its sort lists.
-
-grouporders/demo.py seeds the city and runs the order side; this module goes on from the cutoff.
-"""
+"""The warehouse's part of `manage.py demo` (config/demo.py): clear the previous demo's stock, receive the day's goods."""
 import random
 from datetime import date, timedelta
-from decimal import Decimal
 
 from django.db.models import Sum
 
-from catalog.models import Depot, PickupPoint, Product, Warehouse
-from grouporders.demo import CODE_PREFIX, DemoOptions, run_demo
+from catalog.models import Product, Warehouse
+from grouporders.demo import CODE_PREFIX
 from grouporders.models import DemandLine
 
-from . import selectors, services, tasks
+from . import services
 from .models import Allocation, LineShortage, Lot, SortList, StockMove
-
-STOPS_PER_ROUTE = 8
 
 
 def flush_warehouse_demo() -> None:
@@ -51,45 +45,3 @@ def stock_the_day(rng: random.Random, delivery_date: date) -> int:
                 )
                 lots += 1
     return lots
-
-
-def plan_simple_routes(delivery_date: date) -> list[services.RouteStops]:
-    """Until routing lands: each depot's points in runs of eight, nearest to the depot first."""
-    routes = []
-    for depot in Depot.objects.filter(code__startswith=CODE_PREFIX).order_by("code"):
-        points = sorted(
-            PickupPoint.objects.filter(depot=depot),
-            key=lambda p: (p.latitude - depot.latitude) ** 2 + (p.longitude - depot.longitude) ** 2,
-        )
-        for start in range(0, len(points), STOPS_PER_ROUTE):
-            run = points[start : start + STOPS_PER_ROUTE]
-            routes.append(services.RouteStops(f"{depot.code}-R{start // STOPS_PER_ROUTE + 1}", depot.pk, tuple(p.pk for p in run)))
-    return routes
-
-
-def run_warehouse_day(rng: random.Random, delivery_date: date) -> dict:
-    lots = stock_the_day(rng, delivery_date)
-    allocation = tasks.allocate_day.delay(delivery_date.isoformat()).get()
-    sort_lists = services.build_sort_lists(delivery_date=delivery_date, routes=plan_simple_routes(delivery_date))
-    crates = sum(stop.crates for s in sort_lists for stop in selectors.sort_list_stops(s))
-    demanded = DemandLine.objects.filter(delivery_date=delivery_date).aggregate(units=Sum("quantity"))["units"] or 0
-    return {
-        "lots_received": lots,
-        "units_demanded": demanded,
-        "units_allocated": allocation["allocated"],
-        "fill_rate": round(allocation["allocated"] / demanded, 4) if demanded else 1.0,
-        "short_demand_lines": allocation["short_lines"],
-        "residents_refunded": LineShortage.objects.filter(delivery_date=delivery_date).count(),
-        "shortage_refunds": Decimal(allocation["refund_amount"]),
-        "pick_list_products": len(selectors.batch_pick_list(delivery_date)),
-        "routes": len(sort_lists),
-        "crates": crates,
-    }
-
-
-def run_day(options: DemoOptions) -> dict:
-    """The demo city's day up to printed pick lists."""
-    flush_warehouse_demo()
-    summary = run_demo(options)
-    summary["warehouse"] = run_warehouse_day(random.Random(options.seed), date.fromisoformat(summary["delivery_date"]))
-    return summary

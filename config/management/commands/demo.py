@@ -1,4 +1,4 @@
-"""`manage.py demo`: seed a demo city around Hangzhou and run its day (grouporders/demo.py, then warehouse/demo.py)."""
+"""`manage.py demo`: seed a demo city around Hangzhou and run its day and night (config/demo.py)."""
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -7,7 +7,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from grouporders.demo import DemoOptions
-from warehouse.demo import run_day
+
+from ...demo import run_day
 
 
 def _json_default(value):
@@ -58,11 +59,17 @@ class Command(BaseCommand):
         w("  top products by units:")
         for p in s["top_products"]:
             w(f"    {p['sku']:<14} {p['name']:<22} {p['units']:>4} units  ¥{p['amount']}")
-        wh = s["warehouse"]
+        w(f"  stock     {s['lots_received']} lots received; {s['vans']} vans with drivers")
+        pipeline = s["pipeline"]
+        w(f"  night     pipeline {pipeline['status']}")
+        for step in pipeline["steps"]:
+            counts = ", ".join(f"{key} {value}" for key, value in step["counts"].items())
+            w(f"    {step['name']:<17} {step['status']:<10} {step['seconds'] or 0:>6.2f} s  {counts}")
+            if step["error"]:
+                w(self.style.ERROR(f"      {step['error'].splitlines()[0]}"))
+        k = s["kpis"]
         w(
-            f"  warehouse {wh['lots_received']} lots received; {wh['units_allocated']} of {wh['units_demanded']} units "
-            f"allocated (fill rate {wh['fill_rate']:.1%}); {wh['residents_refunded']} residents refunded ¥{wh['shortage_refunds']}"
+            f"  KPIs      fill rate {k['fill_rate']:.1%}, shortage refunds ¥{k['shortage_refunds']}, "
+            f"{k['vehicles_used']} vans, {k['km']} km ({k['km_per_order']} km per order)"
         )
-        w(f"  pick      {wh['pick_list_products']} products to pick; {wh['routes']} routes, {wh['crates']} crates")
-        w(f"  took {s['timings_s']['total']} s before the warehouse")
         w(self.style.SUCCESS(f"Summary written to {path}"))

@@ -1,0 +1,40 @@
+from django.contrib import admin, messages
+
+from core.errors import ServiceError
+
+from .models import Notice, PipelineRun, PipelineStep
+from .services import resume_pipeline
+
+
+class PipelineStepInline(admin.TabularInline):
+    model = PipelineStep
+    extra = 0
+    can_delete = False
+    fields = ("position", "name", "status", "started_at", "duration_seconds", "attempts", "counts", "error")
+    readonly_fields = fields
+
+
+@admin.register(PipelineRun)
+class PipelineRunAdmin(admin.ModelAdmin):
+    list_display = ("delivery_date", "status", "launches", "created_at", "started_by")
+    list_filter = ("status",)
+    readonly_fields = ("delivery_date", "status", "launches", "created_at", "started_by")
+    inlines = [PipelineStepInline]
+    actions = ["resume"]
+
+    @admin.action(description="Resume from the first unfinished step")
+    def resume(self, request, queryset):
+        for run in queryset:
+            try:
+                resume_pipeline(run_id=run.pk)
+            except ServiceError as exc:
+                self.message_user(request, f"{run}: {exc.detail}", messages.WARNING)
+            else:
+                self.message_user(request, f"{run}: resumed")
+
+
+@admin.register(Notice)
+class NoticeAdmin(admin.ModelAdmin):
+    list_display = ("delivery_date", "recipient", "subject", "created_at", "sent_at")
+    list_filter = ("delivery_date",)
+    search_fields = ("recipient__username", "subject")

@@ -406,13 +406,6 @@ def aggregate_demand(wave: SalesWave) -> int:
         return cursor.rowcount
 
 
-def close_due_waves(now: datetime | None = None) -> list[WaveClosing]:
-    """Close every open wave whose cutoff has passed (what beat runs every minute)."""
-    now = now or timezone.now()
-    due = SalesWave.objects.filter(status=WaveStatus.OPEN, cutoff_at__lte=now).values_list("pk", flat=True)
-    return [close_wave(wave_id) for wave_id in due]
-
-
 # --- leaders (operators set them up) -------------------------------------------------------------
 
 

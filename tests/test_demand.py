@@ -1,15 +1,13 @@
 """Closing a wave: the lock, the aggregation into demand lines, and how operators read it."""
 import csv
 import io
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 
 from grouporders import services
 from grouporders.models import DemandLine, SalesWave, WaveStatus
-from grouporders.tasks import close_due_waves, close_wave
+from grouporders.tasks import close_wave
 from tests.conftest import order_payload
 
 pytestmark = pytest.mark.django_db
@@ -52,14 +50,6 @@ def test_closing_twice_gives_the_same_rows(ordered_wave):
     close_wave.delay(ordered_wave.pk).get()
     assert demand_rows(ordered_wave) == first
     assert SalesWave.objects.get(pk=ordered_wave.pk).closed_at == closed_at
-
-
-def test_beat_closes_only_waves_past_their_cutoff(ordered_wave, network):
-    later = services.create_wave(delivery_date=ordered_wave.delivery_date + timedelta(days=1))
-    assert close_due_waves.delay().get() == []
-    SalesWave.objects.filter(pk=ordered_wave.pk).update(cutoff_at=timezone.now() - timedelta(seconds=1))
-    assert close_due_waves.delay().get() == [ordered_wave.pk]
-    assert SalesWave.objects.get(pk=later.pk).status == WaveStatus.OPEN
 
 
 def test_operator_closes_through_the_api_and_reads_demand(operator_api, warehouse_api, ordered_wave):

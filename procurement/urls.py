@@ -1,4 +1,10 @@
 """Pages of the procurement app (Django templates, session login)."""
+from django.urls import path
+
+from . import views
 
 app_name = "procurement"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.overview, name="overview"),
+    path("suggestions/<int:suggestion_id>/decide", views.decide, name="decide"),
+]

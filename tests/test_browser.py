@@ -76,14 +76,18 @@ def _log_in(browser, live_server, path, username):
 def test_a_driver_confirms_a_stop_and_the_dashboard_shows_the_day(browser, live_server, ordered_day):  # noqa: F811
     from django.core.management import call_command
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
 
     day = ordered_day.delivery_date.isoformat()
     call_command("pipeline", "start", "--date", day)
 
     _log_in(browser, live_server, f"/routing/driver/?date={day}", "driver-1")
-    first_stop = browser.find_element(By.CSS_SELECTOR, ".stop")
-    first_stop.find_element(By.XPATH, ".//button[text()='Arrived']").click()
-    browser.find_element(By.CSS_SELECTOR, ".stop").find_element(By.XPATH, ".//button[text()='Delivered']").click()
+    for button in ("Arrived", "Delivered"):
+        first_stop = browser.find_element(By.CSS_SELECTOR, ".stop")
+        first_stop.find_element(By.XPATH, f".//button[text()='{button}']").click()
+        # Each button posts and redirects back: wait for the new page before looking at it.
+        WebDriverWait(browser, 15).until(expected_conditions.staleness_of(first_stop))
     assert "Delivered" in browser.find_element(By.CSS_SELECTOR, ".stop.done").text
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / "driver-route.png"))

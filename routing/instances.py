@@ -75,10 +75,10 @@ def read_instance(path: str | Path) -> Instance:
     edge_weight_type = header["EDGE_WEIGHT_TYPE"]
     if edge_weight_type == "FLOOR_2D":
         scale = int(header.get("SCALE", "1"))
-        arc = lambda a, b: math.floor(scale * math.dist(a, b))  # noqa: E731
+        arc = lambda a, b: math.floor(scale * math.dist(a, b))
     elif edge_weight_type == "EXACT_2D":
         scale = EXACT_2D_SCALE
-        arc = lambda a, b: round(scale * math.dist(a, b))  # noqa: E731
+        arc = lambda a, b: round(scale * math.dist(a, b))
     else:
         raise ValueError(f"{path}: unsupported EDGE_WEIGHT_TYPE {edge_weight_type}")
 

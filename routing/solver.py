@@ -12,13 +12,14 @@ the stops, in the order they are given in :class:`Problem`. Distances are metres
 Every stop is optional with a drop penalty larger than the cost of any plan, so the solver always
 returns a plan, serves as many stops as it can, and reports each dropped stop with a reason.
 
-Search: each worker process (one per CPU core by default) builds a first solution with its own
-strategy and improves it with guided local search for the whole time limit; the plan with the
-fewest dropped stops, then the lowest cost, wins. Different starts lead guided local search into
-different regions, and on a tight fleet some starts fit every stop where others do not.
-Modelling choices that matter for quality: costs, times and demands are native matrices and
-vectors (no Python callbacks in the search loop), waiting and route span cost nothing (only
-distance and vehicles do), and the drop penalty dominates every routing cost.
+Search: each worker process (one per CPU core by default) runs its own strategy (first-solution
+heuristic and guided-local-search penalty weight) in two phases: a fleet phase that gets every stop
+onto the fleet, with route duration costed so that schedules stay compact and leave room for the
+stops still out, then a distance phase of guided local search on the true cost from the fullest
+plan found. The plan with the fewest dropped stops, then the lowest cost, wins. Modelling choices
+that matter for quality: costs, times and demands are native matrices and vectors (no Python
+callbacks in the search loop), waiting and (after the fleet phase) route span cost nothing, and the
+drop penalty dominates every routing cost.
 """
 
 from __future__ import annotations
@@ -32,16 +33,37 @@ from dataclasses import dataclass, field
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 FirstSolution = routing_enums_pb2.FirstSolutionStrategy.Value
+Metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.Value
 
-# One first-solution strategy per worker, in this order (rotated by the seed): local cheapest
-# insertion is the start from which guided local search most often serves every stop on a tight
-# fleet; savings builds long compact routes, which suits wide windows (Solomon R2/RC2).
-FIRST_SOLUTION_STRATEGIES = (
-    "LOCAL_CHEAPEST_INSERTION",
-    "SAVINGS",
-    "PARALLEL_CHEAPEST_INSERTION",
-    "PATH_CHEAPEST_ARC",
+
+@dataclass(frozen=True)
+class SearchStrategy:
+    """How one worker searches: the first-solution heuristic and the weight guided local search
+    gives its arc penalties (OR-Tools' ``guided_local_search_lambda_coefficient``)."""
+
+    first_solution: str
+    penalty_weight: float
+
+
+# One strategy per worker, in this order (rotated by the seed). The search is deterministic, so
+# workers must differ to be worth running: guided local search from different starts and penalty
+# weights ends in different local optima, and which one is best varies from instance to instance.
+# Local cheapest insertion serves the most stops on a tight fleet; savings builds long compact
+# routes, which suits wide windows (Solomon R2/RC2), and a heavier penalty weight makes the
+# search leave them more freely.
+SEARCH_STRATEGIES = (
+    SearchStrategy("LOCAL_CHEAPEST_INSERTION", 0.1),
+    SearchStrategy("SAVINGS", 0.2),
+    SearchStrategy("PARALLEL_CHEAPEST_INSERTION", 0.1),
+    SearchStrategy("PATH_CHEAPEST_ARC", 0.2),
 )
+
+# Fleet phase: while stops are left out, route duration costs this much per time unit on top of
+# distance. Compact schedules leave room in the shifts for the stops still out; distance alone
+# lets guided local search stall with a few stops dropped on tight fleets (Solomon RC1,
+# Homberger R2). The phase ends as soon as every stop is in, or after this share of the time.
+FLEET_PHASE_DURATION_COST = 5
+FLEET_PHASE_SHARE = 0.5
 
 # Reasons reported for dropped stops.
 REASON_CAPACITY = "demand exceeds the capacity of every vehicle"
@@ -137,6 +159,7 @@ class SolverStats:
     seconds: float
     workers: int
     status: str
+    fleet_phase_seconds: float = 0.0  # spent getting every stop in before minimising distance
 
 
 @dataclass(frozen=True)
@@ -152,18 +175,18 @@ class Plan:
 def solve(problem: Problem, time_limit: float = 10.0, seed: int = 0, workers: int | None = None) -> Plan:
     """Plan routes for ``problem`` within about ``time_limit`` seconds.
 
-    ``seed`` rotates the list of first-solution strategies the workers start from. OR-Tools has
-    no random seed of its own and its search is deterministic, but with a time limit the amount of
-    search depends on machine load, so runs are reproducible only up to that.
+    ``seed`` rotates the list of search strategies the workers use. OR-Tools has no random seed
+    of its own and its search is deterministic, but with a time limit the amount of search
+    depends on machine load, so runs are reproducible only up to that.
     ``workers`` defaults to the number of CPU cores; it is capped by the number of strategies, and
     with one worker everything runs in this process.
     """
     started = time.monotonic()
-    workers = min(workers or os.cpu_count() or 1, len(FIRST_SOLUTION_STRATEGIES))
-    first = seed % len(FIRST_SOLUTION_STRATEGIES)
-    strategies = (FIRST_SOLUTION_STRATEGIES[first:] + FIRST_SOLUTION_STRATEGIES[:first])[:workers]
+    workers = min(workers or os.cpu_count() or 1, len(SEARCH_STRATEGIES))
+    first = seed % len(SEARCH_STRATEGIES)
+    strategies = (SEARCH_STRATEGIES[first:] + SEARCH_STRATEGIES[:first])[:workers]
     if not problem.stops or not problem.vehicles:
-        outcomes = [_Outcome(routes=[], objective=0, strategy="none", status="trivial")]
+        outcomes = [_Outcome(routes=[], objective=0, strategy="none", status="trivial", fleet_phase_seconds=0.0)]
     elif workers == 1:
         outcomes = [_search(problem, strategies[0], time_limit)]
     else:
@@ -181,16 +204,17 @@ class _Outcome:
     objective: int
     strategy: str
     status: str
+    fleet_phase_seconds: float
 
 
 def _dropped_count(problem: Problem, routes: list[list[int]]) -> int:
-    return len(problem.stops) - sum(len(r) for r in routes)
+    return len(problem.stops) - _served(routes)
 
 
 class _Model:
     """The OR-Tools model of a problem; built once per worker (models cannot cross processes)."""
 
-    def __init__(self, problem: Problem):
+    def __init__(self, problem: Problem, duration_cost: int = 0):
         self.problem = problem
         n_depots = len(problem.depots)
         depot_index = {d.id: i for i, d in enumerate(problem.depots)}
@@ -214,10 +238,12 @@ class _Model:
         transit_time = routing.RegisterTransitMatrix(
             [[service[i] + t for t in row] for i, row in enumerate(problem.travel_time)])
         horizon = max([v.shift_end for v in problem.vehicles] + [d.closes for d in problem.depots])
-        # Waiting is free (slack up to the horizon) and the span has no cost: only distance and
-        # vehicles count, so local search is not distracted by schedule compactness.
+        # Waiting is free (slack up to the horizon) and the span costs nothing outside the fleet
+        # phase: only distance and vehicles count, so local search is not distracted by schedule
+        # compactness.
         routing.AddDimension(transit_time, horizon, horizon, False, "time")
         self.time = routing.GetDimensionOrDie("time")
+        self.time.SetSpanCostCoefficientForAllVehicles(duration_cost)
         for position, stop in enumerate(problem.stops):
             self.time.CumulVar(manager.NodeToIndex(problem.location(position))).SetRange(stop.opens, stop.closes)
         for vehicle, v in enumerate(problem.vehicles):
@@ -242,17 +268,29 @@ class _Model:
         for position in range(len(problem.stops)):
             routing.AddDisjunction([manager.NodeToIndex(problem.location(position))], penalty)
 
-    def routes(self, assignment) -> list[list[int]]:
+    def routes(self, assignment=None) -> list[list[int]]:
+        """Stop positions per vehicle in ``assignment``, or in the solution being reported to an
+        at-solution callback when there is none."""
         n_depots = len(self.problem.depots)
+
+        def successor(index: int) -> int:
+            variable = self.routing.NextVar(index)
+            return variable.Value() if assignment is None else assignment.Value(variable)
+
         routes = []
         for vehicle in range(len(self.problem.vehicles)):
-            index, route = self.routing.Start(vehicle), []
-            index = assignment.Value(self.routing.NextVar(index))
+            index, route = successor(self.routing.Start(vehicle)), []
             while not self.routing.IsEnd(index):
                 route.append(self.manager.IndexToNode(index) - n_depots)
-                index = assignment.Value(self.routing.NextVar(index))
+                index = successor(index)
             routes.append(route)
         return routes
+
+    def assignment(self, routes: list[list[int]]):
+        """The OR-Tools assignment of ``routes`` (stop positions per vehicle) in this model."""
+        n_depots = len(self.problem.depots)
+        return self.routing.ReadAssignmentFromRoutes(
+            [[self.manager.NodeToIndex(n_depots + i) for i in route] for route in routes], True)
 
 
 def _drop_penalty(problem: Problem) -> int:
@@ -263,29 +301,60 @@ def _drop_penalty(problem: Problem) -> int:
     return 10 * (longest_arc * highest_rate * (len(problem.stops) + len(problem.vehicles)) + all_fixed) + 1
 
 
-def _search(problem: Problem, strategy: str, time_limit: float) -> _Outcome:
-    """One worker: guided local search from the first solution of ``strategy`` for the whole
-    time. Restarts were tried and lose: on tight fleets guided local search needs all of its
-    time to fit the last stops in."""
+def _search(problem: Problem, strategy: SearchStrategy, time_limit: float) -> _Outcome:
+    """One worker, in two phases. The fleet phase builds the first solution and, while stops are
+    left out, searches with route duration costed (see FLEET_PHASE_DURATION_COST) until every
+    stop is in; it ends at once when the first solution already serves them all. The distance
+    phase then runs guided local search on the true cost from the fullest plan found, for the
+    rest of the time, uninterrupted (restarts from the best plan lost in earlier measurements)."""
+    deadline = time.monotonic() + time_limit
+    fleet_routes = _fleet_phase(problem, strategy, time_limit * FLEET_PHASE_SHARE)
+    fleet_seconds = time_limit - (deadline - time.monotonic())
     model = _Model(problem)
-    parameters = _improvement_parameters(time_limit)
-    parameters.first_solution_strategy = FirstSolution.Value(strategy)
-    solution = model.routing.SolveWithParameters(parameters)
-    if solution is None:  # the strategy found no start: begin with every stop left out
+    parameters = _improvement_parameters(strategy, deadline - time.monotonic())
+    start = model.assignment(fleet_routes) if fleet_routes is not None else None
+    if start is not None:
+        solution = model.routing.SolveFromAssignmentWithParameters(start, parameters)
+    else:  # no first solution at all: begin with every stop left out
         parameters.first_solution_strategy = FirstSolution.ALL_UNPERFORMED
         solution = model.routing.SolveWithParameters(parameters)
     status = routing_enums_pb2.RoutingSearchStatus.Value.Name(model.routing.status())
-    return _Outcome(routes=model.routes(solution), objective=solution.ObjectiveValue(), strategy=strategy,
-                    status=status)
+    return _Outcome(routes=model.routes(solution), objective=solution.ObjectiveValue(),
+                    strategy=strategy.first_solution, status=status, fleet_phase_seconds=round(fleet_seconds, 3))
+
+
+def _fleet_phase(problem: Problem, strategy: SearchStrategy, seconds: float) -> list[list[int]] | None:
+    """The plan serving the most stops found within ``seconds`` (the first that serves them all
+    ends the phase), or None when the first-solution heuristic finds nothing."""
+    model = _Model(problem, duration_cost=FLEET_PHASE_DURATION_COST)
+    best: list[list[list[int]]] = []
+
+    def keep_the_fullest() -> None:
+        routes = model.routes()
+        if not best or _served(routes) > _served(best[0]):
+            best[:] = [routes]
+        if _served(routes) == len(problem.stops):
+            model.routing.solver().FinishCurrentSearch()
+
+    model.routing.AddAtSolutionCallback(keep_the_fullest)
+    parameters = _improvement_parameters(strategy, seconds)
+    parameters.first_solution_strategy = FirstSolution.Value(strategy.first_solution)
+    model.routing.SolveWithParameters(parameters)
+    return best[0] if best else None
+
+
+def _served(routes: list[list[int]]) -> int:
+    return sum(len(route) for route in routes)
 
 
 def _milliseconds(seconds: float) -> int:
     return max(1, int(1000 * seconds))
 
 
-def _improvement_parameters(seconds: float):
+def _improvement_parameters(strategy: SearchStrategy, seconds: float):
     parameters = pywrapcp.DefaultRoutingSearchParameters()
-    parameters.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+    parameters.local_search_metaheuristic = Metaheuristic.GUIDED_LOCAL_SEARCH
+    parameters.guided_local_search_lambda_coefficient = strategy.penalty_weight
     parameters.time_limit.FromMilliseconds(_milliseconds(seconds))
     return parameters
 
@@ -305,7 +374,8 @@ def _plan(problem: Problem, outcome: _Outcome, seconds: float, workers: int) -> 
         routes=tuple(routes), dropped=dropped, cost=cost,
         distance=sum(r.distance for r in routes), duration=sum(r.duration for r in routes),
         stats=SolverStats(first_solution_strategy=outcome.strategy, objective=outcome.objective,
-                          seconds=round(seconds, 3), workers=workers, status=outcome.status))
+                          seconds=round(seconds, 3), workers=workers, status=outcome.status,
+                          fleet_phase_seconds=outcome.fleet_phase_seconds))
 
 
 def _schedule(problem: Problem, vehicle: Vehicle, stops: list[int]) -> Route:

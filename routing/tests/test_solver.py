@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from routing.checker import check_plan
-from routing.solver import REASON_CAPACITY, Depot, Problem, Stop, Vehicle, solve
+from routing.solver import REASON_CAPACITY, SEARCH_STRATEGIES, Depot, Problem, Stop, Vehicle, solve
 
 DIMENSIONS = 2  # kg and crates: enough to exercise several capacity dimensions
 DAY = 10_000
@@ -108,3 +109,50 @@ def test_two_worker_processes_find_the_same_plan_as_one():
     assert two.stats.workers == 2
     assert one.dropped == two.dropped == ()
     assert one.distance == two.distance == 800  # out and back along each axis
+
+
+@FAST
+@given(problems(), st.data())
+def test_the_checker_catches_any_served_stop_taken_off_its_route(problem, data):
+    plan = solve(problem, time_limit=0.2, workers=1)
+    served = [(r, v) for r, route in enumerate(plan.routes) for v in range(len(route.visits))]
+    if not served:
+        return
+    r, v = data.draw(st.sampled_from(served))
+    routes = list(plan.routes)
+    routes[r] = dataclasses.replace(routes[r], visits=routes[r].visits[:v] + routes[r].visits[v + 1:])
+
+    violations = check_plan(problem, dataclasses.replace(plan, routes=tuple(routes))).violations
+
+    assert f"stop {plan.routes[r].visits[v].stop} is served 0 and dropped 0 times" in violations
+
+
+def test_a_fleet_that_is_exactly_full_serves_every_stop():
+    """Six stops of one crate each, three vehicles of two crates, and windows that pair the stops
+    up: every vehicle must be filled exactly, which first-solution heuristics rarely get right."""
+    points = [(0, 0), (10, 0), (11, 0), (0, 10), (0, 11), (-10, 0), (-11, 0)]
+    distance = [[math.floor(10 * math.dist(a, b)) for b in points] for a in points]
+    windows = [(0, 400), (0, 400), (300, 700), (300, 700), (600, 1000), (600, 1000)]
+    problem = Problem(
+        depots=[Depot("d", 0, 2000)],
+        stops=[Stop(f"s{k}", (1,), opens, closes, service_fixed=10) for k, (opens, closes) in enumerate(windows)],
+        vehicles=[Vehicle(f"v{k}", (2,), "d", "d", 0, 2000) for k in range(3)],
+        distance=distance, travel_time=distance)
+
+    plan = solve(problem, time_limit=0.5, workers=1)
+
+    assert plan.dropped == ()
+    assert check_plan(problem, plan).violations == []
+    assert len(plan.routes) == 3
+    assert 0 <= plan.stats.fleet_phase_seconds <= 0.5
+
+
+def test_the_seed_chooses_the_search_strategy():
+    distance = [[0, 5], [5, 0]]
+    problem = Problem(depots=[Depot("d")], stops=[Stop("s", (1,), 0, 100)],
+                      vehicles=[Vehicle("v", (1,), "d", "d")], distance=distance, travel_time=distance)
+
+    strategies = [solve(problem, time_limit=0.1, seed=seed, workers=1).stats.first_solution_strategy
+                  for seed in range(len(SEARCH_STRATEGIES))]
+
+    assert strategies == [strategy.first_solution for strategy in SEARCH_STRATEGIES]

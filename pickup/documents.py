@@ -4,23 +4,14 @@ import io
 from xml.sax.saxutils import escape
 
 from django.utils import timezone
-from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4, landscape
-from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Paragraph, Spacer, Table
+
+from core.documents import STYLES, grid, pdf
 
 from .selectors import Statement
 
-_STYLES = getSampleStyleSheet()
-_GRID = TableStyle(
-    [
-        ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
-        ("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey),
-        ("FONTSIZE", (0, 0), (-1, -1), 8),
-        ("ALIGN", (-4, 1), (-1, -1), "RIGHT"),
-    ]
-)
+_GRID = grid(("ALIGN", (-4, 1), (-1, -1), "RIGHT"), font_size=8)
 COLUMNS = ["entry", "kind", "for", "delivery_date", "point", "order_line", "product", "resident", "quantity", "revenue", "rate", "amount", "settled"]
 
 
@@ -56,16 +47,11 @@ def statement_csv(statement: Statement) -> str:
 
 
 def statement_pdf(statement: Statement) -> bytes:
-    buffer = io.BytesIO()
     title = f"Commission statement — {statement.leader}, {statement.start} to {statement.end}"
-    doc = SimpleDocTemplate(buffer, pagesize=landscape(A4), title=title, leftMargin=12 * mm, rightMargin=12 * mm, topMargin=12 * mm)
     totals = Table([[label, f"{value}"] for label, value in _totals(statement)], style=_GRID, hAlign="LEFT")
-    lines = [[Paragraph(escape(str(cell)), _STYLES["BodyText"]) if i == 6 else cell for i, cell in enumerate(row)] for row in _rows(statement)]
-    story = [
-        Paragraph(escape(title), _STYLES["Title"]),
+    lines = [[Paragraph(escape(str(cell)), STYLES["BodyText"]) if i == 6 else cell for i, cell in enumerate(row)] for row in _rows(statement)]
+    return pdf(title, [
         totals,
         Spacer(1, 6 * mm),
-        Table([COLUMNS, *lines], repeatRows=1, style=_GRID) if lines else Paragraph("No commission in this period.", _STYLES["Normal"]),
-    ]
-    doc.build(story)
-    return buffer.getvalue()
+        Table([COLUMNS, *lines], repeatRows=1, style=_GRID) if lines else Paragraph("No commission in this period.", STYLES["Normal"]),
+    ], wide=True)

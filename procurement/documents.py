@@ -1,18 +1,17 @@
-"""Purchase orders as CSV and printable PDF (reportlab), in the style of the warehouse's pick lists."""
+"""Purchase orders as CSV and printable PDF (reportlab, in the house style of core/documents.py)."""
 import csv
 import io
 from decimal import Decimal
 from xml.sax.saxutils import escape
 
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
+from reportlab.platypus import Paragraph, Spacer, Table
 
-# One look for every printed document: the warehouse's page, styles and grid.
-from warehouse.documents import _GRID, _STYLES, _pdf
+from core.documents import STYLES, grid, pdf
 
 from .models import PurchaseOrder
 
-_NUMBERS_RIGHT = TableStyle([*_GRID.getCommands(), ("ALIGN", (3, 1), (-1, -1), "RIGHT")])
+_NUMBERS_RIGHT = grid(("ALIGN", (3, 1), (-1, -1), "RIGHT"))
 
 
 def _rows(order: PurchaseOrder):
@@ -38,7 +37,7 @@ def purchase_order_pdf(order: PurchaseOrder) -> bytes:
     rows = [["SKU", "Product", "Unit", "Cases", "Pack", "Quantity", "Unit cost", "Amount"]]
     total = Decimal("0")
     for sku, name, unit, cases, pack, quantity, cost, amount in _rows(order):
-        rows.append([sku, Paragraph(escape(name), _STYLES["BodyText"]), unit, cases, pack, quantity, f"{cost:.2f}", f"{amount:.2f}"])
+        rows.append([sku, Paragraph(escape(name), STYLES["BodyText"]), unit, cases, pack, quantity, f"{cost:.2f}", f"{amount:.2f}"])
         total += amount
     rows.append(["", "Total", "", "", "", "", "", f"{total:.2f}"])
     contact = " · ".join(filter(None, [supplier.contact_name, supplier.phone, supplier.email]))
@@ -47,8 +46,8 @@ def purchase_order_pdf(order: PurchaseOrder) -> bytes:
         f"<b>Deliver to</b>: {escape(f'{site.code} {site.name}, {site.address}')}<br/>"
         f"<b>Due</b>: {order.expected_on} (for delivery day {order.delivery_date}) · <b>State</b>: {order.state}"
     )
-    return _pdf(f"Purchase order {order.number}", [
-        Paragraph(header, _STYLES["Normal"]), Spacer(1, 5 * mm),
+    return pdf(f"Purchase order {order.number}", [
+        Paragraph(header, STYLES["Normal"]), Spacer(1, 5 * mm),
         Table(rows, repeatRows=1, style=_NUMBERS_RIGHT,
               colWidths=[22 * mm, 50 * mm, 18 * mm, 14 * mm, 12 * mm, 18 * mm, 20 * mm, 24 * mm]),
     ])

@@ -7,23 +7,15 @@ from xml.sax.saxutils import escape
 from reportlab.graphics.barcode.qr import QrCodeWidget
 from reportlab.graphics.shapes import Drawing
 from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.platypus import KeepTogether, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import KeepTogether, PageBreak, Paragraph, Spacer, Table, TableStyle
+
+from core.documents import STYLES, grid, pdf
 
 from .models import SortList
 from .selectors import PickProduct, SortStop
 
-_STYLES = getSampleStyleSheet()
-_GRID = TableStyle(
-    [
-        ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
-        ("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey),
-        ("FONTSIZE", (0, 0), (-1, -1), 9),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-    ]
-)
+_GRID = grid()
 
 
 def batch_pick_csv(picks: list[PickProduct]) -> str:
@@ -49,13 +41,6 @@ def sort_list_csv(sort_list: SortList, stops: list[SortStop]) -> str:
     return out.getvalue()
 
 
-def _pdf(title: str, story: list) -> bytes:
-    buffer = io.BytesIO()
-    doc = SimpleDocTemplate(buffer, pagesize=A4, title=title, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=15 * mm)
-    doc.build([Paragraph(title, _STYLES["Title"]), *story])
-    return buffer.getvalue()
-
-
 def batch_pick_pdf(delivery_date: date, picks: list[PickProduct], depot_name: str = "all depots") -> bytes:
     story = []
     for temperature in ("frozen", "chilled", "ambient"):
@@ -68,10 +53,10 @@ def batch_pick_pdf(delivery_date: date, picks: list[PickProduct], depot_name: st
                 first = i == 0
                 rows.append([p.sku if first else "", p.name if first else "", f"{p.total} {p.unit}" if first else "",
                              lot.lot_id, lot.bin_location, lot.expiry_date.isoformat(), lot.quantity])
-        story += [Paragraph(f"{temperature.title()} zone", _STYLES["Heading2"]), Table(rows, repeatRows=1, style=_GRID), Spacer(1, 6 * mm)]
+        story += [Paragraph(f"{temperature.title()} zone", STYLES["Heading2"]), Table(rows, repeatRows=1, style=_GRID), Spacer(1, 6 * mm)]
     if not story:
-        story = [Paragraph("Nothing to pick.", _STYLES["Normal"])]
-    return _pdf(f"Batch pick list {delivery_date} — {depot_name}", story)
+        story = [Paragraph("Nothing to pick.", STYLES["Normal"])]
+    return pdf(f"Batch pick list {delivery_date} — {depot_name}", story)
 
 
 def _qr(text: str, size: float = 28 * mm) -> Drawing:
@@ -90,13 +75,13 @@ def sort_list_pdf(sort_list: SortList, stops: list[SortStop]) -> bytes:
             escape(f"{line.quantity} × {line.name} ({line.sku}, {line.storage_temperature})") for line in stop.lines
         )
         rows.append([loading_order, stop.stop_number, f"{stop.pickup_point_code} {stop.pickup_point_name}",
-                     stop.leader_name, stop.crates, Paragraph(products or "—", _STYLES["BodyText"])])
+                     stop.leader_name, stop.crates, Paragraph(products or "—", STYLES["BodyText"])])
     story = [
-        Paragraph(f"Depot {sort_list.depot.name}. Load from the top: the last stop goes in first.", _STYLES["Normal"]),
+        Paragraph(f"Depot {sort_list.depot.name}. Load from the top: the last stop goes in first.", STYLES["Normal"]),
         Spacer(1, 4 * mm),
         Table(rows, repeatRows=1, style=_GRID, colWidths=[12 * mm, 12 * mm, 45 * mm, 30 * mm, 15 * mm, 66 * mm]),
         PageBreak(),
-        Paragraph("Tote labels", _STYLES["Heading2"]),
+        Paragraph("Tote labels", STYLES["Heading2"]),
     ]
     for stop in sorted(stops, key=lambda s: s.stop_number):
         label = Table(
@@ -104,9 +89,9 @@ def sort_list_pdf(sort_list: SortList, stops: list[SortStop]) -> bytes:
                 f"<b>{escape(sort_list.route_code)} · stop {stop.stop_number}</b>"
                 f"<br/>{escape(stop.pickup_point_code)} {escape(stop.pickup_point_name)}<br/>{escape(stop.address)}"
                 f"<br/>Leader: {escape(stop.leader_name) or '—'}<br/><b>{stop.crates} crate(s)</b>, {stop.units} units",
-                _STYLES["BodyText"])]],
+                STYLES["BodyText"])]],
             colWidths=[32 * mm, 140 * mm],
             style=TableStyle([("BOX", (0, 0), (-1, -1), 1, colors.black), ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]),
         )
         story += [KeepTogether([label, Spacer(1, 4 * mm)])]
-    return _pdf(f"Sort list {sort_list.route_code} — {sort_list.delivery_date}", story)
+    return pdf(f"Sort list {sort_list.route_code} — {sort_list.delivery_date}", story)

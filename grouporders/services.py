@@ -5,8 +5,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection, transaction
 from django.contrib.auth.models import Group
+from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Sum
 from django.utils import timezone
 
@@ -24,6 +24,7 @@ from .models import (
     Resident,
     SalesWave,
     WaveStatus,
+    current_consent_version,
 )
 from .phones import hash_phone, mask_phone, normalize_phone
 
@@ -162,9 +163,14 @@ def _upsert_residents(lines: list[LineInput]) -> list[Resident]:
         residents.update(Resident.objects.in_bulk(missing, field_name="phone_hash"))
     newly_consenting = [digest for digest, r in by_hash.items() if r.consent and not residents[digest].consent]
     if newly_consenting:
-        Resident.objects.filter(phone_hash__in=newly_consenting, consent=False).update(consent=True, consent_at=now)
+        # The resident agreed to the wording shown now, which is what their consent refers to.
+        version = current_consent_version()
+        Resident.objects.filter(phone_hash__in=newly_consenting, consent=False).update(
+            consent=True, consent_at=now, consent_version=version
+        )
         for digest in newly_consenting:
-            residents[digest].consent, residents[digest].consent_at = True, now
+            resident = residents[digest]
+            resident.consent, resident.consent_at, resident.consent_version = True, now, version
     return [residents[digest] for digest in line_hashes]
 
 

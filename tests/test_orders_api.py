@@ -181,3 +181,17 @@ def test_operator_creates_waves_and_deals(operator_api, leader_api, network):
     bad = operator_api.post(f"/api/waves/{wave['id']}/deals", {**deal, "price": "-1"})
     assert bad.status_code == 422 and bad.json()["field"] == "price"
     assert leader_api.post("/api/waves", {"delivery_date": day.isoformat()}).status_code == 403
+
+
+def test_a_resident_who_consents_later_records_the_wording_shown_then(leader_api, wave, deals, point, settings):
+    def submit(consent, key):
+        payload = order_payload(wave, point, [("Wang Fang", "13800000001", deals[0], 1)])
+        payload["lines"][0]["resident"]["consent"] = consent
+        assert leader_api.post("/api/orders", payload, headers={"Idempotency-Key": key}).status_code in (200, 201)
+        return Resident.objects.get(name="Wang Fang")
+
+    settings.RESIDENT_CONSENT_VERSION = "2026-01"
+    assert submit(False, "first").consent is False
+    settings.RESIDENT_CONSENT_VERSION = "2026-03"
+    resident = submit(True, "second")
+    assert resident.consent and resident.consent_at and resident.consent_version == "2026-03"

@@ -29,8 +29,10 @@ class OrderLineForm(forms.Form):
     consent = forms.BooleanField(required=False)
     deal = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
     quantity = forms.IntegerField(required=False, max_value=MAX_QUANTITY)
-    # Only a masked copy of a resident's phone is kept, so a row of a saved order shows it as a hint.
+    # Only a masked copy of a resident's phone is kept, so a row of a saved order shows it as a hint
+    # and names its resident by id; the phone needs retyping only to change who the line is for.
     phone_hint = forms.CharField(required=False, widget=forms.HiddenInput)
+    resident_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, deals, read_only=False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -39,7 +41,7 @@ class OrderLineForm(forms.Form):
         ]
         hint = self["phone_hint"].value()
         if hint:
-            self.fields["phone"].widget.attrs["placeholder"] = f"re-enter {hint}"
+            self.fields["phone"].widget.attrs["placeholder"] = hint
         if read_only:
             # An HTML attribute, not Field.disabled: the row keeps showing what was posted.
             for field in self.fields.values():
@@ -51,7 +53,10 @@ class OrderLineForm(forms.Form):
     def clean(self):
         data = super().clean()
         if self.is_line():
+            known_resident = data.get("resident_id") is not None
             for name in LINE_FIELDS:
+                if name == "phone" and known_resident:
+                    continue
                 if name not in self.errors and data.get(name) in (None, ""):
                     self.add_error(name, "required")
         return data
@@ -59,7 +64,9 @@ class OrderLineForm(forms.Form):
     def line_input(self) -> LineInput:
         data = self.cleaned_data
         return LineInput(
-            resident=ResidentInput(name=data["name"], phone=data["phone"], consent=data["consent"]),
+            resident=ResidentInput(
+                name=data["name"], phone=data["phone"], consent=data["consent"], resident_id=data["resident_id"]
+            ),
             deal_id=data["deal"],
             quantity=data["quantity"],
         )
@@ -124,11 +131,12 @@ def with_row_removed(data, form_prefix: str):
 
 
 def rows_of_order(order) -> list[dict]:
-    """The active lines of a saved order as form rows (its lines prefetched); phones only as hints."""
+    """The active lines of a saved order as form rows (its lines prefetched): residents by id, phones as hints."""
     return [
         {
             "name": line.resident.name,
             "phone_hint": line.resident.phone_masked,
+            "resident_id": line.resident_id,
             "consent": line.resident.consent,
             "deal": line.deal_id,
             "quantity": line.quantity,

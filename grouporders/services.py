@@ -31,9 +31,16 @@ from .phones import hash_phone, mask_phone, normalize_phone
 
 @dataclass(frozen=True)
 class ResidentInput:
+    """Who a line is for. Only a hash of the phone is kept, so a resident already on the order being
+    replaced may be named by `resident_id` instead of retyping the phone (the leader's order page does)."""
+
     name: str
     phone: str
     consent: bool = False
+    resident_id: int | None = None
+
+    def names_known_resident(self) -> bool:
+        return self.resident_id is not None and not self.phone.strip()
 
 
 @dataclass(frozen=True)
@@ -128,11 +135,21 @@ def leader_for_user(user) -> GroupLeader:
     return leader
 
 
-def _upsert_residents(lines: list[LineInput]) -> list[Resident]:
-    """One resident per line, looked up by phone hash; new residents are created in bulk."""
+def _upsert_residents(lines: list[LineInput], known: dict[int, Resident]) -> list[Resident]:
+    """One resident per line, looked up by phone hash (or taken from `known` when named by id); new
+    residents are created in bulk."""
     by_hash: dict[str, ResidentInput] = {}
     line_hashes = []
     for index, line in enumerate(lines):
+        if line.resident.names_known_resident():
+            resident = known.get(line.resident.resident_id)
+            if resident is None:
+                raise InvalidInput(
+                    "this resident is not on the order being replaced; enter their phone", field=f"lines.{index}.resident.phone"
+                )
+            line_hashes.append(resident.phone_hash)
+            by_hash.setdefault(resident.phone_hash, ResidentInput(resident.name, "", line.resident.consent))
+            continue
         phone = normalize_phone(line.resident.phone)
         if phone is None:
             raise InvalidInput("not a valid phone number", field=f"lines.{index}.resident.phone")
@@ -257,6 +274,17 @@ def _sold_by_deal(lines) -> dict[int, int]:
     return totals
 
 
+def _residents_on_order(leader: GroupLeader, pickup_point_id: int, wave_id: int, lines: list[LineInput]) -> dict[int, Resident]:
+    """The residents named by id who have a line on the leader's order being replaced: no one else's."""
+    ids = {line.resident.resident_id for line in lines if line.resident.names_known_resident()}
+    if not ids:
+        return {}
+    on_order = OrderLine.objects.filter(
+        order__leader=leader, order__pickup_point_id=pickup_point_id, order__wave_id=wave_id, resident_id=OuterRef("pk")
+    )
+    return Resident.objects.filter(pk__in=ids).filter(Exists(on_order)).in_bulk()
+
+
 def submit_leader_order(*, user, wave_id: int, pickup_point_id: int, lines: list[LineInput]) -> LeaderOrder:
     """Create or replace the leader's whole order for a pickup point in a wave, all or nothing."""
     # leader_for_user and the ownership check in one query.
@@ -273,7 +301,8 @@ def submit_leader_order(*, user, wave_id: int, pickup_point_id: int, lines: list
         raise InvalidInput("an order needs at least one line; cancel it instead", field="lines")
     seen = set()
     for index, line in enumerate(lines):
-        key = (normalize_phone(line.resident.phone), line.deal_id)
+        who = line.resident.resident_id if line.resident.names_known_resident() else normalize_phone(line.resident.phone)
+        key = (who, line.deal_id)
         if key in seen:
             raise InvalidInput("the same resident and deal appear twice; merge the lines", field=f"lines.{index}")
         seen.add(key)
@@ -281,7 +310,7 @@ def submit_leader_order(*, user, wave_id: int, pickup_point_id: int, lines: list
     with transaction.atomic():
         wave = _lock_wave_for_orders(wave_id)
         deals = _validate_lines(wave, lines)
-        residents = _upsert_residents(lines)
+        residents = _upsert_residents(lines, _residents_on_order(leader, pickup_point_id, wave.pk, lines))
         mine = (
             LeaderOrder.objects.select_for_update(of=("self",))
             .select_related("pickup_point")

@@ -150,12 +150,25 @@ def test_rows_are_added_and_removed_without_losing_what_was_typed(leader_client,
 def test_editing_shows_the_saved_lines_and_replaces_the_order(leader_client, submitted_order, deals, point):
     url = f"/leader/orders/{submitted_order.pk}/edit"
     page = leader_client.get(url).content.decode()
-    assert 'value="Wang"' in page and 'placeholder="re-enter 138****8000"' in page and "type each resident" in page
+    wang = submitted_order.lines.get(resident__name="Wang").resident
+    assert 'value="Wang"' in page and 'placeholder="138****8000"' in page and f'value="{wang.pk}"' in page
     assert leader_client.get(f"/leader/orders/new?point={point.pk}")["Location"] == url
 
-    response = leader_client.post(url, form_data([row("Wang", "13800138000", deals[0], "5")], initial=2, save=""))
+    # A saved row keeps its resident without the phone being typed again.
+    response = leader_client.post(url, form_data([row("Wang", "", deals[0], "5") | {"resident_id": wang.pk}], initial=2, save=""))
     assert response.status_code == 302
-    assert [(line.resident.name, line.quantity) for line in submitted_order.lines.all()] == [("Wang", 5)]
+    assert [(line.resident_id, line.quantity) for line in submitted_order.lines.all()] == [(wang.pk, 5)]
+
+
+def test_a_resident_id_from_elsewhere_is_refused_and_nothing_changes(
+    leader_client, submitted_order, deals, point, other_leader_api, wave, network
+):
+    other = other_leader_api.post("/api/orders", order_payload(wave, network["points"][2], [("Zhou", "13700137000", deals[0], 1)]))
+    stranger = LeaderOrder.objects.get(pk=other.json()["id"]).lines.get().resident_id
+    url = f"/leader/orders/{submitted_order.pk}/edit"
+    response = leader_client.post(url, form_data([row("Zhou", "", deals[0], "1") | {"resident_id": stranger}], initial=2, save=""))
+    assert response.status_code == 422 and "enter their phone" in response.content.decode()
+    assert sorted(submitted_order.lines.values_list("resident__name", "quantity")) == [("Li", 3), ("Wang", 2)]
 
 
 def test_another_leaders_order_and_point_answer_404(client, submitted_order, other_leader, network, deals):

@@ -7,4 +7,7 @@ app_name = "procurement"
 urlpatterns = [
     path("", views.overview, name="overview"),
     path("suggestions/<int:suggestion_id>/decide", views.decide, name="decide"),
+    path("receipts/", views.receipts, name="receipts"),
+    path("receipts/purchase-orders/<int:purchase_order_id>", views.receive, name="receive"),
+    path("receipts/<int:receipt_id>/", views.receipt, name="receipt"),
 ]

@@ -48,6 +48,10 @@ from .models import (
 class TooManyAttempts(ServiceError):
     status_code = 429
 
+    def __init__(self, detail: str, field: str | None = None, *, locked_until: datetime):
+        super().__init__(detail, field)
+        self.locked_until = locked_until
+
 
 def _money(quantity: int, unit_price: Decimal) -> Decimal:
     return (unit_price * quantity).quantize(commission.CENT)
@@ -315,9 +319,16 @@ def _lock_key(pickup_point_id: int) -> str:
 
 
 def _check_not_locked(pickup_point_id: int) -> None:
-    if cache.get(_lock_key(pickup_point_id)):
+    locked_until = cache.get(_lock_key(pickup_point_id))
+    if locked_until:
+        # Rounded up: at the minute shown the lock is over.
+        shown = timezone.localtime(locked_until).replace(second=0, microsecond=0)
+        if shown < locked_until:
+            shown += timedelta(minutes=1)
         raise TooManyAttempts(
-            "too many wrong pickup codes at this point; verification is locked for a while", field="code"
+            f"too many wrong pickup codes at this point; verification is locked until {shown:%H:%M}",
+            field="code",
+            locked_until=locked_until,
         )
 
 
@@ -332,7 +343,8 @@ def _count_wrong_code(pickup_point_id: int) -> None:
         cache.set(key, 1, timeout=window)
         failures = 1
     if failures >= settings.PICKUP_CODE_MAX_FAILURES:
-        cache.set(_lock_key(pickup_point_id), True, timeout=settings.PICKUP_CODE_LOCK_SECONDS)
+        lock_seconds = settings.PICKUP_CODE_LOCK_SECONDS
+        cache.set(_lock_key(pickup_point_id), timezone.now() + timedelta(seconds=lock_seconds), timeout=lock_seconds)
         cache.delete(key)
 
 

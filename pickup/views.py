@@ -1,19 +1,17 @@
 """Pages of the pickup app (Django templates, session login): a point's day — the delivery and its receipt,
 the pickup-code check and hand-over, the residents' lines — and the leader's statement."""
-from datetime import date, timedelta
+from datetime import date
 from urllib.parse import urlencode
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
-from django.core.cache import cache
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from core.errors import InvalidInput, NotFound, ServiceError
+from core.errors import NotFound, ServiceError
 from core.models import Role
 from core.views import role_required
 from grouporders import selectors as order_selectors
@@ -215,40 +213,15 @@ class CodeCheck:
         self.collectable = any(field is not None for _, field in self.rows)
 
 
-def _last_wrong_code_key(pickup_point_id: int) -> str:
-    return f"pickup:page:last-wrong-code:{pickup_point_id}"
-
-
-def _lock_message(pickup_point_id: int) -> str:
-    """The lock starts at the wrong code that reaches the limit and lasts PICKUP_CODE_LOCK_SECONDS: it is the
-    last wrong code before the lock. The page knows its own; codes tried through the API have no time here."""
-    last_wrong = cache.get(_last_wrong_code_key(pickup_point_id))
-    until = last_wrong + timedelta(seconds=settings.PICKUP_CODE_LOCK_SECONDS) if last_wrong else None
-    if until is None or until <= timezone.now():
-        minutes = settings.PICKUP_CODE_LOCK_SECONDS // 60
-        return f"Too many wrong codes: checking codes at this point is locked for up to {minutes} minutes."
-    shown = timezone.localtime(until)
-    if shown.second or shown.microsecond:  # round up: at the minute shown the lock is over
-        shown = shown.replace(second=0, microsecond=0) + timedelta(minutes=1)
-    return f"Too many wrong codes: checking codes at this point is locked until {shown:%H:%M}."
-
-
 def _collect(request, point, delivery_date: date, code: str, quantities: dict[int, int] | None) -> services.PickupResult:
     """The service's verification and hand-over; an empty `quantities` only verifies (wrong codes still count)."""
-    try:
-        return services.collect_with_code(
-            user=request.user, delivery_date=delivery_date, pickup_point_id=point.pk, code=code, quantities=quantities
-        )
-    except InvalidInput as exc:
-        if exc.field == "code":
-            cache.set(_last_wrong_code_key(point.pk), timezone.now(), timeout=settings.PICKUP_CODE_LOCK_SECONDS)
-        raise
+    return services.collect_with_code(
+        user=request.user, delivery_date=delivery_date, pickup_point_id=point.pk, code=code, quantities=quantities
+    )
 
 
 def _hand_over_error(form: HandOverForm, error: ServiceError, point, order_line_ids: list[int]) -> None:
-    if isinstance(error, services.TooManyAttempts):
-        form.add_error("code", _lock_message(point.pk))
-    elif error.field == "code":
+    if error.field == "code":  # a wrong code, or the lock after too many (its message says until when)
         form.add_error("code", error.detail)
     else:
         _add_service_error(form, error, [f"quantity_{order_line_id}" for order_line_id in order_line_ids])

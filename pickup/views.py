@@ -15,7 +15,7 @@ from core.errors import NotFound, ServiceError
 from core.models import Role
 from core.views import role_required
 from grouporders import selectors as order_selectors
-from routing.models import RouteStop
+from routing import selectors as routing_selectors
 
 from . import selectors, services
 from .models import ClaimSource
@@ -107,16 +107,6 @@ class HandOverForm(forms.Form):
 # --- the point's day -------------------------------------------------------------------------------
 
 
-def _stop(delivery_date: date, pickup_point_id: int) -> RouteStop | None:
-    """The point's stop on the day's route, if one is planned (a point is on one depot's plan once a day)."""
-    return (
-        RouteStop.objects.select_related("route__driver__user")
-        .prefetch_related("lines")
-        .filter(route__plan__delivery_date=delivery_date, pickup_point_id=pickup_point_id)
-        .first()
-    )
-
-
 def _render_day(request, points, point, delivery_date: date, *, receipt_form=None, hand_over=None, status=200):
     """The whole page; the forms come back bound (with what was typed and the errors) after a failed post."""
     hand_over = hand_over or CodeCheck(HandOverForm())
@@ -124,7 +114,7 @@ def _render_day(request, points, point, delivery_date: date, *, receipt_form=Non
     if point is None:
         return render(request, "pickup/point_day.html", context, status=status)
     products = selectors.manifest(delivery_date, point.pk)
-    stop = _stop(delivery_date, point.pk)
+    stop = routing_selectors.stop_of_point(delivery_date, point.pk)
     on_van = {line.product_id: line for line in stop.lines.all()} if stop else {}
     handed_over = {pid: line.delivered_quantity for pid, line in on_van.items() if line.delivered_quantity is not None}
     to_confirm = [p for p in products if p.received is None]

@@ -236,3 +236,13 @@ def day_notices(delivery_date: date) -> list[tuple[int, str, str]]:
 
 def _clock(moment) -> str:
     return timezone.localtime(moment).strftime("%H:%M")
+
+
+def stop_of_point(delivery_date: date, pickup_point_id: int) -> RouteStop | None:
+    """The point's stop on the day's route, if one is planned (a point is on one depot's plan once a day)."""
+    return (
+        RouteStop.objects.select_related("route__driver__user")
+        .prefetch_related("lines")
+        .filter(route__plan__delivery_date=delivery_date, pickup_point_id=pickup_point_id)
+        .first()
+    )

@@ -1,12 +1,12 @@
-"""The day's KPIs across every app, for the operator's dashboard and the demo's summary (reads only)."""
-from datetime import date, datetime, time
+"""The day's KPIs across every app, for the operator's dashboard and the simulator's summary (reads only)."""
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import Count, F, Sum
 from django.utils import timezone
 
 from grouporders.models import DemandLine, LeaderOrder, LineStatus
-from pickup.models import CommissionEntry, EntryKind, PickupLine, Refund, RefundCause
+from pickup.models import CommissionEntry, Disposition, EntryKind, PickupLine, Refund, RefundCause
 from routing.models import Route, RouteStop
 from warehouse.models import Allocation, DemandForecast, LineShortage, MoveKind, StockMove
 
@@ -83,10 +83,14 @@ def day_kpis(delivery_date: date) -> dict:
     commission = CommissionEntry.objects.filter(pickup_line__delivery_date=delivery_date, kind=EntryKind.ACCRUAL).aggregate(
         amount=Sum("amount")
     )["amount"]
-    day_start = timezone.make_aware(datetime.combine(delivery_date, time.min))
-    waste = StockMove.objects.filter(
-        kind=MoveKind.WRITE_OFF, created_at__gte=day_start, created_at__lt=day_start + timezone.timedelta(days=1)
-    ).aggregate(units=Sum("quantity"))["units"]
+    # Waste of the day: lots that expired the day before (written off that morning) and uncollected goods
+    # written off at the points; dated by the business day rather than the wall clock of the write-off.
+    expired = StockMove.objects.filter(kind=MoveKind.WRITE_OFF, lot__expiry_date=delivery_date - timedelta(days=1)).aggregate(
+        units=Sum("quantity")
+    )["units"]
+    uncollected_waste = PickupLine.objects.filter(delivery_date=delivery_date, return_disposition=Disposition.WRITTEN_OFF).aggregate(
+        units=Sum("returned_quantity")
+    )["units"]
     units = demand["units"] or 0
     km = round((routes["metres"] or 0) / 1000, 1)
     return {
@@ -99,7 +103,7 @@ def day_kpis(delivery_date: date) -> dict:
         "shortage_units": shortage["units"] or 0,
         "shortage_refunds": _money(shortage["amount"]),
         "refunds_by_cause": {cause: _money(refunds.get(cause)) for cause in RefundCause.values},
-        "waste_units": -(waste or 0),
+        "waste_units": -(expired or 0) + (uncollected_waste or 0),
         "vehicles_used": routes["vehicles"],
         "routes": routes["count"],
         "km": km,

@@ -1,45 +1,50 @@
-"""A small demo city around Hangzhou, and its business day run through the services.
+"""The order side of the simulated city (config/simulation): master data around Hangzhou, the daily
+wave with its deals and promotions, residents' orders through their leaders, and cheap demand history.
 
-Everything the demo creates is marked (codes and SKUs start with ``DEMO-``, usernames with ``demo-``)
-so that a rerun first removes what the previous run left and starts again; nothing else is touched.
-The day is driven only through services and tasks, as the real clients would drive it, so the demo
-doubles as an end-to-end smoke test. Later steps of the day (allocation, routing, pick lists, pickup)
-extend `run_day` and `flush_demo_data` as their apps arrive.
+Everything created is marked (codes and SKUs start with ``DEMO-``, usernames with ``demo-``) so that
+a rerun first removes what the previous run left and starts again; nothing else is touched. Orders
+go through the services, as the leaders' clients would send them.
 """
 from __future__ import annotations
 
 import random
-import time
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from datetime import time as clock
 from decimal import ROUND_HALF_UP, Decimal
 
+import numpy as np
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Q, Sum
-from django.utils import timezone
+from django.db.models import Q
 
 from catalog.models import Depot, PickupPoint, Product, StorageTemperature, Warehouse
-from core.errors import Conflict
+from core.bulk import copy_rows
 from core.models import Role
 from core.services import ensure_role_groups, grant_role
 
 from . import services
 from .models import Deal, DemandLine, GroupLeader, LeaderOrder, LineStatus, OrderLine, SalesWave, WaveStatus
-from .tasks import close_wave as close_wave_task
 
 CODE_PREFIX = "DEMO-"
 USER_PREFIX = "demo-"
 CENTS = Decimal("0.01")
 
-# Hangzhou: the central warehouse in Yuhang, one depot west and one east of the West Lake.
+# Hangzhou: the central warehouse in Yuhang; grid depots at real district centres, pickup points around them.
 WAREHOUSE = ("DEMO-WH1", "Yuhang central warehouse", 30.4190, 120.3010, "Yuhang Economic Development Zone")
-DEPOTS = [
-    ("DEMO-DP-W", "Xihu grid depot", 30.2750, 120.1180, "Xixi Rd, Xihu District"),
-    ("DEMO-DP-E", "Shangcheng grid depot", 30.2780, 120.2050, "Qiutao North Rd, Shangcheng District"),
+DISTRICTS = [
+    ("XH", "Xihu", 30.2741, 120.1200, "Xixi Rd"),
+    ("SC", "Shangcheng", 30.2500, 120.1700, "Qiutao North Rd"),
+    ("GS", "Gongshu", 30.3190, 120.1420, "Moganshan Rd"),
+    ("BJ", "Binjiang", 30.2084, 120.2110, "Jiangnan Ave"),
+    ("XS", "Xiaoshan", 30.1850, 120.2640, "Shixin Rd"),
+    ("YH", "Yuhang", 30.2870, 120.0100, "Wenyi West Rd"),
+    ("LP", "Linping", 30.4210, 120.2990, "Linping Ave"),
+    ("QT", "Qiantang", 30.3050, 120.3600, "Xiasha Rd"),
+    ("FY", "Fuyang", 30.0490, 119.9600, "Fuchun Rd"),
+    ("LA", "Lin'an", 30.2330, 119.7250, "Qianwang St"),
 ]
+POINT_SPREAD_DEG = 0.022  # about 2.4 km: pickup points are the shops of a district's residential compounds
 STREETS = [
     "Wensan Rd", "Wener Rd", "Moganshan Rd", "Tianmushan Rd", "Qingchun Rd", "Jiefang Rd", "Yan'an Rd",
     "Fengqi Rd", "Hushu South Rd", "Kaixuan Rd", "Qiutao Rd", "Jianguo Rd", "Zhongshan Rd", "Tiyuchang Rd",
@@ -84,36 +89,51 @@ PRODUCTS = [
 ]
 
 
-@dataclass
-class DemoOptions:
-    seed: int = 7
-    pickup_points: int = 40
-    products: int = len(PRODUCTS)
-    residents_per_point: tuple[int, int] = (6, 16)
-    leaders_with_two_points: int = 8
-    limited_deals: int = 6
-    cancel_line_share: float = 0.06
-    resubmit_share: float = 0.15
-    orders_cancelled: int = 1
-    delivery_date: date | None = None
+# Demand: Friday to Sunday are the busy days; a promoted deal is cheaper and sells about twice as much.
+WEEKDAY_FACTOR = (0.9, 0.85, 0.9, 0.95, 1.1, 1.25, 1.05)  # Monday first
+PROMOTION_SHARE = 0.1
+PROMOTION_DISCOUNT = Decimal("0.7")
+PROMOTION_UPLIFT = 2.0
+QUANTITIES = np.array([1, 1, 1, 2, 2, 3])
+LINES_PER_RESIDENT = 2.5  # a household orders a few things at once
+LEADERS_WITH_TWO_POINTS = 0.08
+CANCELLED_LINE_SHARE = 0.01
+
+
+@dataclass(frozen=True)
+class CityShape:
+    pickup_points: int
+    depots: int
+    products: int
+    lines_per_day: int
 
 
 @dataclass
-class DemoCity:
+class City:
     warehouse: Warehouse
     depots: list[Depot]
     points: list[PickupPoint]
     products: list[Product]
-    leaders: list[tuple[object, list[PickupPoint]]]  # (user, their points)
+    list_prices: np.ndarray  # per product, yuan
+    popularity: np.ndarray  # per product, sums to 1
+    point_lines: np.ndarray  # mean order lines a day per point, before the weekday
+    leader_of: dict[int, object]  # pickup point id -> the leader's user
     operator: object
     residents: dict[int, list[services.ResidentInput]] = field(default_factory=dict)  # by pickup point id
+
+
+@dataclass(frozen=True)
+class DayOffer:
+    wave: SalesWave
+    deals: list[Deal]  # one per product, in the city's product order
+    promoted: np.ndarray  # bool per product
 
 
 # --- clean slate ---------------------------------------------------------------------------------
 
 
 def flush_demo_data() -> dict[str, int]:
-    """Delete everything an earlier demo run created, children first; returns counts per model."""
+    """Delete everything of an earlier city on the order side, children first; returns counts per model."""
     demo_products = Q(product__sku__startswith=CODE_PREFIX)
     waves = list(
         SalesWave.objects.filter(deals__product__sku__startswith=CODE_PREFIX).distinct().values_list("pk", flat=True)
@@ -154,333 +174,194 @@ def _person(rng: random.Random) -> str:
     return f"{rng.choice(SURNAMES)} {rng.choice(GIVEN)}{rng.choice(['', rng.choice(GIVEN).lower()])}"
 
 
-def seed_city(rng: random.Random, options: DemoOptions) -> DemoCity:
-    """Warehouse, depots, pickup points, products, leaders, an operator and residents."""
-    ensure_role_groups()
-    code, name, lat, lng, address = WAREHOUSE
-    warehouse = Warehouse.objects.create(code=code, name=name, latitude=lat, longitude=lng, address=address)
-    depots = [
-        Depot.objects.create(code=c, name=n, latitude=la, longitude=lo, address=a, warehouse=warehouse)
-        for c, n, la, lo, a in DEPOTS
-    ]
+def _products(shape: CityShape) -> list[Product]:
+    """The catalogue's products; a bigger city sells more variants of them (brands, sizes)."""
+    products = []
+    for i in range(shape.products):
+        category, name, unit, weight, volume, storage, shelf, _ = PRODUCTS[i % len(PRODUCTS)]
+        variant = i // len(PRODUCTS)
+        products.append(Product(
+            sku=f"{CODE_PREFIX}{category[:3].upper()}-{i + 1:04d}", name=name + (f" (brand {variant + 1})" if variant else ""),
+            category=category, unit=unit, weight_g=weight, volume_ml=volume,
+            storage_temperature=StorageTemperature(storage), shelf_life_days=shelf,
+        ))
+    return products
 
+
+def _points(rng: random.Random, depots: list[Depot], count: int) -> list[PickupPoint]:
+    """Pickup points scattered around the depots' district centres, each served by its district's depot."""
     points = []
-    for i in range(1, options.pickup_points + 1):
-        lat = round(rng.uniform(30.20, 30.33), 5)
-        lng = round(rng.uniform(120.07, 120.25), 5)
-        depot = min(depots, key=lambda d: (d.latitude - lat) ** 2 + (d.longitude - lng) ** 2)
+    for i in range(1, count + 1):
+        depot = depots[(i - 1) % len(depots)]
         street = rng.choice(STREETS)
-        opens = clock(rng.choice([7, 7, 8, 8, 9]), rng.choice([0, 30]))
-        closes = clock(rng.choice([19, 20, 20, 21, 22]), 0)
-        points.append(
-            PickupPoint(
-                code=f"{CODE_PREFIX}P{i:03d}",
-                name=f"{street} {rng.choice(SHOPS)}",
-                address=f"{rng.randint(1, 399)} {street}, Hangzhou",
-                latitude=lat,
-                longitude=lng,
-                depot=depot,
-                opens_at=opens,
-                closes_at=closes,
-            )
-        )
-    PickupPoint.objects.bulk_create(points)
-    points = list(PickupPoint.objects.filter(code__startswith=CODE_PREFIX).select_related("depot").order_by("code"))
+        points.append(PickupPoint(
+            code=f"{CODE_PREFIX}P{i:04d}", name=f"{street} {rng.choice(SHOPS)}",
+            address=f"{rng.randint(1, 399)} {street}, {depot.name.split()[0]}, Hangzhou",
+            latitude=round(rng.gauss(depot.latitude, POINT_SPREAD_DEG), 5),
+            longitude=round(rng.gauss(depot.longitude, POINT_SPREAD_DEG * 1.15), 5),
+            depot=depot, opens_at=clock(rng.choice([7, 7, 8, 8, 9]), rng.choice([0, 30])),
+            closes_at=clock(rng.choice([19, 20, 20, 21, 22]), 0),
+        ))
+    return points
 
-    products = [
-        Product(
-            sku=f"{CODE_PREFIX}{category[:3].upper()}-{i:03d}",
-            name=pname,
-            category=category,
-            unit=unit,
-            weight_g=weight,
-            volume_ml=volume,
-            storage_temperature=StorageTemperature(storage),
-            shelf_life_days=shelf,
-        )
-        for i, (category, pname, unit, weight, volume, storage, shelf, _) in enumerate(PRODUCTS[: options.products], 1)
-    ]
-    Product.objects.bulk_create(products)
-    products = list(Product.objects.filter(sku__startswith=CODE_PREFIX).order_by("sku"))
 
-    User = get_user_model()
-    operator = User.objects.create_user(username=f"{USER_PREFIX}operator", first_name="Demo", last_name="Operator")
-    grant_role(operator, Role.OPERATOR)
-
-    # Most leaders run one pickup point; a few "core" leaders run two.
+def _appoint_leaders(rng: random.Random, points: list[PickupPoint]) -> dict[int, object]:
+    """Most leaders run one pickup point; a few "core" leaders run two."""
     shuffled = points[:]
     rng.shuffle(shuffled)
-    groups: list[list[PickupPoint]] = []
-    doubles = min(options.leaders_with_two_points, len(shuffled) // 2)
-    for _ in range(doubles):
-        groups.append([shuffled.pop(), shuffled.pop()])
+    groups = [[shuffled.pop(), shuffled.pop()] for _ in range(int(len(points) * LEADERS_WITH_TWO_POINTS) // 2)]
     groups.extend([p] for p in shuffled)
     groups.sort(key=lambda g: g[0].code)
-    leaders = []
+    users = get_user_model()
+    leader_of = {}
     for n, group in enumerate(groups, 1):
         first, last = _person(rng).split(" ", 1)
-        user = User.objects.create_user(username=f"{USER_PREFIX}leader-{n:02d}", first_name=last, last_name=first)
-        services.appoint_leader(
-            user=user, pickup_point_ids=[p.pk for p in group], tier="core" if len(group) > 1 else "ordinary"
-        )
-        leaders.append((user, group))
+        user = users.objects.create_user(username=f"{USER_PREFIX}leader-{n:04d}", first_name=last, last_name=first)
+        services.appoint_leader(user=user, pickup_point_ids=[p.pk for p in group], tier="core" if len(group) > 1 else "ordinary")
+        leader_of.update((p.pk, user) for p in group)
+    return leader_of
 
-    city = DemoCity(warehouse, depots, points, products, leaders, operator)
-    low, high = options.residents_per_point
-    for index, point in enumerate(points, 1):
+
+def seed_city(rng: random.Random, np_rng: np.random.Generator, shape: CityShape) -> City:
+    """Warehouse, depots, pickup points, products, leaders, an operator and residents, in one transaction."""
+    ensure_role_groups()
+    with transaction.atomic():
+        code, name, lat, lng, address = WAREHOUSE
+        warehouse = Warehouse.objects.create(code=code, name=name, latitude=lat, longitude=lng, address=address)
+        depots = [
+            Depot.objects.create(
+                code=f"{CODE_PREFIX}DP-{c}", name=f"{district} grid depot", latitude=la, longitude=lo,
+                address=f"{street}, {district} District", warehouse=warehouse,
+            )
+            for c, district, la, lo, street in DISTRICTS[: shape.depots]
+        ]
+        PickupPoint.objects.bulk_create(_points(rng, depots, shape.pickup_points))
+        points = list(PickupPoint.objects.filter(code__startswith=CODE_PREFIX).select_related("depot").order_by("code"))
+        Product.objects.bulk_create(_products(shape))
+        products = list(Product.objects.filter(sku__startswith=CODE_PREFIX).order_by("sku"))
+        operator = get_user_model().objects.create_user(username=f"{USER_PREFIX}operator", first_name="Demo", last_name="Operator")
+        grant_role(operator, Role.OPERATOR)
+        leader_of = _appoint_leaders(rng, points)
+
+    base_price = {(category, name.split(" (")[0]): float(price) for category, name, *_, price in PRODUCTS}
+    list_prices = np.array([base_price[(p.category, p.name.split(" (")[0])] for p in products])
+    list_prices *= np_rng.uniform(0.85, 1.15, len(products))  # brands differ in price
+    popularity = 1.0 / np.arange(1, len(products) + 1) ** 0.8
+    np_rng.shuffle(popularity)
+    size = np_rng.lognormal(0.0, 0.45, len(points))
+    city = City(
+        warehouse, depots, points, products, np.round(list_prices, 1), popularity / popularity.sum(),
+        shape.lines_per_day / len(points) * size / size.mean(), leader_of, operator,
+    )
+    for index, (point, lines) in enumerate(zip(points, city.point_lines), 1):
         # Phones in the 170 range (virtual operators), unique by construction: 170 + point + resident.
         city.residents[point.pk] = [
             services.ResidentInput(name=_person(rng), phone=f"170{index:04d}{r:04d}", consent=rng.random() < 0.8)
-            for r in range(1, rng.randint(low, high) + 1)
+            for r in range(1, max(4, round(lines / LINES_PER_RESIDENT)) + 1)
         ]
     return city
 
 
-# --- the wave ----------------------------------------------------------------------------------------
+# --- waves, deals and demand ---------------------------------------------------------------------------
 
 
-def free_delivery_date(start: date) -> date:
-    day = start
-    while SalesWave.objects.filter(delivery_date=day).exists():
-        day += timedelta(days=1)
-    return day
+def deal_prices(city: City, promoted: np.ndarray) -> list[Decimal]:
+    prices = []
+    for price, promo in zip(city.list_prices, promoted):
+        amount = Decimal(str(price)) * (PROMOTION_DISCOUNT if promo else 1)
+        prices.append(max(amount.quantize(CENTS, ROUND_HALF_UP), CENTS))
+    return prices
 
 
-def open_wave(rng: random.Random, city: DemoCity, options: DemoOptions) -> tuple[SalesWave, list[Deal]]:
-    """An open wave for tomorrow (or the next free day) with a deal for every product, some limited."""
-    delivery_date = free_delivery_date(options.delivery_date or timezone.localdate() + timedelta(days=1))
-    cutoff = services.default_cutoff(delivery_date)
-    now = timezone.localtime()
-    if cutoff <= now + timedelta(minutes=10):
-        # Run after the day's cutoff: keep the wave open for an hour so the orders can still come in.
-        cutoff = (now + timedelta(hours=1)).replace(second=0, microsecond=0)
-    wave = services.create_wave(delivery_date=delivery_date, cutoff_at=cutoff)
-    limited = set(rng.sample(range(len(city.products)), min(options.limited_deals, len(city.products))))
-    list_prices = {f"{CODE_PREFIX}{c[:3].upper()}-{i:03d}": Decimal(p) for i, (c, *_, p) in enumerate(PRODUCTS, 1)}
-    deals = []
-    for index, product in enumerate(city.products):
-        discount = Decimal(str(rng.choice([0.7, 0.8, 0.85, 0.9, 0.95, 1.0])))
-        price = max((list_prices[product.sku] * discount).quantize(CENTS, ROUND_HALF_UP), CENTS)
-        if index in limited:  # flash deals: deep discount, few units, a cap per resident
-            deals.append(
-                services.create_deal(
-                    wave_id=wave.pk,
-                    product_id=product.pk,
-                    price=(price * Decimal("0.6")).quantize(CENTS, ROUND_HALF_UP),
-                    quantity_limit=rng.randint(20, 50),
-                    per_resident_limit=rng.choice([1, 2, 3]),
-                    is_promotion=True,
-                )
-            )
-        else:
-            deals.append(services.create_deal(wave_id=wave.pk, product_id=product.pk, price=price))
-    return wave, deals
+def draw_promotions(np_rng: np.random.Generator, city: City) -> np.ndarray:
+    return np_rng.random(len(city.products)) < PROMOTION_SHARE
 
 
-# --- the orders ----------------------------------------------------------------------------------------
+def expected_lines(city: City, day: date, promoted: np.ndarray) -> np.ndarray:
+    """Mean order lines per (pickup point, product) on the day: the point's size, the weekday, the promotions."""
+    share = city.popularity * np.where(promoted, PROMOTION_UPLIFT, 1.0)
+    share /= share.sum() / (1 + PROMOTION_SHARE * (PROMOTION_UPLIFT - 1))  # promotions add demand overall
+    return np.outer(city.point_lines * WEEKDAY_FACTOR[day.weekday()], share)
 
 
-def _basket(rng, residents, deals, weights, remaining) -> list[services.LineInput]:
-    """Each resident picks 1–4 deals (popular products more often) and a small quantity of each."""
-    lines = []
-    for resident in residents:
-        # Sold-out flash deals are no longer offered, so residents pick something else.
-        offered = [0 if remaining.get(d.pk, 1) <= 0 else w for d, w in zip(deals, weights)]
-        chosen = set()
-        for _ in range(rng.choice([1, 1, 2, 2, 3, 4])):
-            chosen.add(rng.choices(range(len(deals)), weights=offered)[0])
-        for index in sorted(chosen):
-            deal = deals[index]
-            quantity = rng.choice([1, 1, 1, 2, 2, 3])
-            if deal.per_resident_limit is not None:
-                quantity = min(quantity, deal.per_resident_limit)
-            if deal.quantity_limit is not None:
-                quantity = min(quantity, remaining[deal.pk])
-                if quantity <= 0:
-                    continue
-                remaining[deal.pk] -= quantity
-            lines.append(services.LineInput(resident=resident, deal_id=deal.pk, quantity=quantity))
-    return lines
+def open_wave(np_rng: np.random.Generator, city: City, delivery_date: date) -> DayOffer:
+    """The day's wave with a deal for every product; about one in ten is promoted at a discount."""
+    wave = services.create_wave(delivery_date=delivery_date)
+    promoted = draw_promotions(np_rng, city)
+    deals = [
+        services.create_deal(wave_id=wave.pk, product_id=product.pk, price=price, is_promotion=bool(promo))
+        for product, price, promo in zip(city.products, deal_prices(city, promoted), promoted)
+    ]
+    return DayOffer(wave, deals, promoted)
 
 
-def place_orders(rng: random.Random, city: DemoCity, wave: SalesWave, deals: list[Deal], options: DemoOptions) -> dict:
-    """Every leader submits one consolidated order per point; some resubmit, cancel lines or a whole order."""
-    weights = [1.0 / (rank + 1) ** 0.7 for rank in range(len(deals))]
-    rng.shuffle(weights)
-    # Flash deals are cheap, so they are popular: most of them sell out.
-    weights = [w * (3 if d.quantity_limit is not None else 1) for w, d in zip(weights, deals)]
-    remaining = {d.pk: d.quantity_limit for d in deals if d.quantity_limit is not None}
-    stats = defaultdict(int)
-    orders = []
-    for user, points in city.leaders:
-        for point in points:
-            lines = _basket(rng, city.residents[point.pk], deals, weights, remaining)
-            if not lines:
-                continue
-            order = services.submit_leader_order(user=user, wave_id=wave.pk, pickup_point_id=point.pk, lines=lines)
-            stats["submissions"] += 1
-            if rng.random() < options.resubmit_share:
-                # The leader collects a late order from one more resident and resubmits the whole list.
-                phone = f"171{point.code[-3:]}0{rng.randint(0, 9999):04d}"
-                extra = services.LineInput(
-                    resident=services.ResidentInput(name=_person(rng), phone=phone),
-                    deal_id=rng.choice([d for d in deals if d.quantity_limit is None]).pk,
-                    quantity=1,
-                )
-                order = services.submit_leader_order(
-                    user=user, wave_id=wave.pk, pickup_point_id=point.pk, lines=lines + [extra]
-                )
-                stats["resubmissions"] += 1
-            orders.append((user, order))
-
-    for user, order in orders:
-        for line_id in order.lines.filter(status=LineStatus.ACTIVE).values_list("pk", flat=True):
-            if rng.random() < options.cancel_line_share:
-                services.cancel_order_line(user=user, order_id=order.pk, line_id=line_id)
-                stats["lines_cancelled"] += 1
-    for user, order in rng.sample(orders, min(options.orders_cancelled, len(orders))):
-        services.cancel_leader_order(user=user, order_id=order.pk)
-        stats["orders_cancelled"] += 1
-    return dict(stats)
-
-
-def close(wave: SalesWave, timeout: float = 120) -> dict:
-    """Close the wave the way beat does: through the Celery task (inline in eager mode)."""
-    return close_wave_task.delay(wave.pk).get(timeout=timeout)
-
-
-def late_order_is_refused(city: DemoCity, wave: SalesWave, deals: list[Deal]) -> bool:
-    user, points = city.leaders[0]
-    late = services.LineInput(resident=city.residents[points[0].pk][0], deal_id=deals[0].pk, quantity=1)
-    try:
-        services.submit_leader_order(user=user, wave_id=wave.pk, pickup_point_id=points[0].pk, lines=[late])
-    except Conflict:
-        return True
-    return False
-
-
-# --- the summary ----------------------------------------------------------------------------------------
-
-
-def _money(value) -> Decimal:
-    return Decimal(value or 0).quantize(CENTS)
-
-
-def summarize(city: DemoCity, wave: SalesWave, deals: list[Deal], order_stats: dict, closing: dict) -> dict:
-    wave.refresh_from_db()
-    lines = OrderLine.objects.filter(order__wave=wave)
-    active = lines.filter(status=LineStatus.ACTIVE)
-    gmv = sum((q * p for q, p in active.values_list("quantity", "unit_price")), Decimal("0.00"))
-    demand = DemandLine.objects.filter(wave=wave)
-    demand_totals = demand.aggregate(units=Sum("quantity"), amount=Sum("amount"))
-    if _money(demand_totals["amount"]) != _money(gmv):
-        raise AssertionError(f"demand amount {demand_totals['amount']} differs from the GMV of the orders {gmv}")
-    deals_now = Deal.objects.filter(wave=wave)
-    top = (
-        demand.values("product__sku", "product__name", "product__category")
-        .annotate(units=Sum("quantity"), amount=Sum("amount"))
-        .order_by("-units", "product__sku")[:5]
-    )
-    by_depot = (
-        demand.values("pickup_point__depot__code", "pickup_point__depot__name")
-        .annotate(units=Sum("quantity"), amount=Sum("amount"))
-        .order_by("pickup_point__depot__code")
-    )
-    return {
-        "seed": None,  # filled in by run_demo
-        "delivery_date": wave.delivery_date.isoformat(),
-        "wave": {
-            "id": wave.pk,
-            "status": wave.status,
-            "cutoff_at": timezone.localtime(wave.cutoff_at).isoformat(),
-            "late_order_refused": None,
-        },
-        "network": {
-            "warehouses": 1,
-            "depots": len(city.depots),
-            "pickup_points": len(city.points),
-            "products": len(city.products),
-            "leaders": len(city.leaders),
-            "residents": sum(len(r) for r in city.residents.values()),
-        },
-        "deals": {
-            "total": len(deals),
-            "limited": deals_now.filter(quantity_limit__isnull=False).count(),
-            "promotions": deals_now.filter(is_promotion=True).count(),
-            "sold_out": sum(d.quantity_limit is not None and d.sold_quantity >= d.quantity_limit for d in deals_now),
-        },
-        "orders": {
-            "leader_orders": LeaderOrder.objects.filter(wave=wave).count(),
-            "with_active_lines": (
-                LeaderOrder.objects.filter(wave=wave, lines__status=LineStatus.ACTIVE).distinct().count()
+def seed_history(np_rng: np.random.Generator, city: City, first_day: date, days: int) -> int:
+    """Closed waves with their deals and aggregated demand for the days before the simulation, written in
+    bulk (no orders behind them): what the forecaster learns from. Returns the demand lines written."""
+    written = 0
+    for offset in range(days, 0, -1):
+        day = first_day - timedelta(days=offset)
+        cutoff = services.default_cutoff(day)
+        wave = SalesWave.objects.create(delivery_date=day, cutoff_at=cutoff, status=WaveStatus.CLOSED, closed_at=cutoff)
+        promoted = draw_promotions(np_rng, city)
+        prices = deal_prices(city, promoted)
+        Deal.objects.bulk_create(
+            Deal(wave=wave, product=product, price=price, is_promotion=bool(promo))
+            for product, price, promo in zip(city.products, prices, promoted)
+        )
+        lines = np_rng.poisson(expected_lines(city, day, promoted))
+        quantity = lines + np_rng.poisson(lines * (QUANTITIES.mean() - 1))
+        rows, cols = np.nonzero(lines)
+        written += copy_rows(
+            DemandLine,
+            ["wave_id", "delivery_date", "pickup_point_id", "product_id", "quantity", "order_count", "line_count", "amount"],
+            (
+                (wave.pk, day, city.points[r].pk, city.products[c].pk, int(quantity[r, c]), 1, int(lines[r, c]),
+                 prices[c] * int(quantity[r, c]))
+                for r, c in zip(rows.tolist(), cols.tolist())
             ),
-            **order_stats,
-        },
-        "lines": {
-            "active": active.count(),
-            "cancelled": lines.filter(status=LineStatus.CANCELLED).count(),
-            "units": active.aggregate(units=Sum("quantity"))["units"] or 0,
-        },
-        "gmv": _money(gmv),
-        "demand": {
-            "lines": demand.count(),
-            "units": demand_totals["units"] or 0,
-            "amount": _money(demand_totals["amount"]),
-            "close_task": closing,
-        },
-        "by_depot": [
-            {
-                "depot": row["pickup_point__depot__code"],
-                "name": row["pickup_point__depot__name"],
-                "units": row["units"],
-                "amount": _money(row["amount"]),
-            }
-            for row in by_depot
-        ],
-        "top_products": [
-            {
-                "sku": row["product__sku"],
-                "name": row["product__name"],
-                "category": row["product__category"],
-                "units": row["units"],
-                "amount": _money(row["amount"]),
-            }
-            for row in top
-        ],
-    }
+        )
+    return written
 
 
-# --- the whole run --------------------------------------------------------------------------------------
+def place_orders(rng: random.Random, np_rng: np.random.Generator, city: City, offer: DayOffer) -> dict:
+    """Every leader submits one consolidated order per point (the residents' lines); a few lines are cancelled."""
+    mean = expected_lines(city, offer.wave.delivery_date, offer.promoted)
+    submitted = lines_total = cancelled = 0
+    orders = []
+    for row, point in enumerate(city.points):
+        residents = city.residents[point.pk]
+        count = int(np_rng.poisson(mean[row].sum()))
+        if count == 0:
+            continue
+        basket: dict[tuple[int, int], int] = {}
+        products = np_rng.choice(len(city.products), count, p=mean[row] / mean[row].sum())
+        for resident, product, quantity in zip(
+            np_rng.integers(0, len(residents), count).tolist(), products.tolist(), np_rng.choice(QUANTITIES, count).tolist()
+        ):
+            basket[(resident, product)] = basket.get((resident, product), 0) + quantity
+        lines = [
+            services.LineInput(resident=residents[r], deal_id=offer.deals[p].pk, quantity=q) for (r, p), q in basket.items()
+        ]
+        user = city.leader_of[point.pk]
+        order = services.submit_leader_order(user=user, wave_id=offer.wave.pk, pickup_point_id=point.pk, lines=lines)
+        submitted += 1
+        lines_total += len(lines)
+        orders.append((user, order))
+    for user, order in orders:
+        for line in order.current_lines:
+            if rng.random() < CANCELLED_LINE_SHARE:  # a resident changed their mind before the cutoff
+                services.cancel_order_line(user=user, order_id=order.pk, line_id=line.pk)
+                cancelled += 1
+    return {"leader_orders": submitted, "lines_submitted": lines_total, "lines_cancelled": cancelled}
 
 
-def run_demo(options: DemoOptions | None = None) -> dict:
-    """Flush the previous demo, seed the city, run the day so far; returns the summary (Decimals kept)."""
-    options = options or DemoOptions()
-    rng = random.Random(options.seed)
-    timings = {}
-    started = step = time.perf_counter()
-
-    def lap(name):
-        nonlocal step
-        now = time.perf_counter()
-        timings[name] = round(now - step, 3)
-        step = now
-
-    flush_demo_data()
-    lap("flush")
-    with transaction.atomic():
-        city = seed_city(rng, options)
-        wave, deals = open_wave(rng, city, options)
-    lap("seed")
-    order_stats = place_orders(rng, city, wave, deals, options)
-    lap("orders")
-    closing = close(wave)
-    lap("close_wave")
-    summary = summarize(city, wave, deals, order_stats, closing)
-    summary["seed"] = options.seed
-    summary["wave"]["late_order_refused"] = late_order_is_refused(city, wave, deals)
-    lap("summary")
-    timings["total"] = round(time.perf_counter() - started, 3)
-    summary["timings_s"] = timings
-    assert summary["wave"]["status"] == WaveStatus.CLOSED
-    return summary
+def first_free_day(start: date, days: int) -> date:
+    """The first day from `start` on such that it and the following days have no sales wave yet."""
+    day = start
+    while True:
+        taken = set(SalesWave.objects.filter(delivery_date__gte=day, delivery_date__lt=day + timedelta(days=days))
+                    .values_list("delivery_date", flat=True))
+        if not taken:
+            return day
+        day = max(taken) + timedelta(days=1)

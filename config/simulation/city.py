@@ -1,0 +1,150 @@
+"""The simulated city: its sizes, and everything it needs besides the order side (grouporders/demo.py):
+suppliers with their terms, vans with drivers, staff, the demand history; and removing an earlier city.
+"""
+import random
+from dataclasses import dataclass
+from datetime import date, time
+from decimal import Decimal
+
+import numpy as np
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Q
+
+from core.models import Role
+from core.services import grant_role
+from grouporders.demo import CODE_PREFIX, USER_PREFIX, City, CityShape, flush_demo_data, seed_city, seed_history
+from grouporders.models import SalesWave
+from pickup.models import Claim, Collection, CommissionEntry, PickupCode, PickupLine, Receipt, Refund
+from procurement import services as procurement_services
+from procurement.models import (
+    GoodsReceipt,
+    GoodsReceiptLine,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseOrderTransition,
+    PurchaseSuggestion,
+    Supplier,
+    SupplierProduct,
+)
+from routing.models import Driver, RoutePlan, Vehicle, VehicleOutage
+from warehouse.demo import flush_warehouse_demo
+
+from ..models import Notice, PipelineRun
+
+CITIES = {
+    "tiny": CityShape(pickup_points=12, depots=2, products=30, lines_per_day=500),
+    "small": CityShape(pickup_points=100, depots=2, products=30, lines_per_day=20_000),
+    "medium": CityShape(pickup_points=600, depots=4, products=120, lines_per_day=150_000),
+    "large": CityShape(pickup_points=3_000, depots=10, products=300, lines_per_day=1_000_000),
+}
+STOPS_PER_VAN = 6  # a 3.5-tonne van carries about six points' goods
+
+# (code, name, categories it supplies first)
+SUPPLIERS = [
+    ("DEMO-SUP-FRUIT", "Xiaoshan fruit cooperative", {"fruit"}),
+    ("DEMO-SUP-VEG", "Yuhang vegetable base", {"vegetables"}),
+    ("DEMO-SUP-MEAT", "Jinhua meat plant", {"meat", "seafood", "frozen"}),
+    ("DEMO-SUP-DAIRY", "Zhejiang dairy", {"dairy"}),
+    ("DEMO-SUP-DRY", "Hangzhou dry goods wholesale", {"staples", "snacks", "household"}),
+]
+FALLBACK_SUPPLIER = ("DEMO-SUP-MARKET", "Hangzhou wholesale market")
+
+
+@dataclass
+class SimCity:
+    city: City
+    buyer: object  # the procurement staff member who accepts suggestions and books receipts
+    warehouse_clerk: object
+    history_lines: int
+
+
+def flush_city() -> None:
+    """Remove an earlier simulated city, children first: the later apps' rows refer to the earlier ones'."""
+    demo_points = Q(pickup_point__code__startswith=CODE_PREFIX)
+    demo_days = list(SalesWave.objects.filter(deals__product__sku__startswith=CODE_PREFIX).values_list("delivery_date", flat=True))
+    with transaction.atomic():
+        CommissionEntry.objects.filter(pickup_line__pickup_point__code__startswith=CODE_PREFIX).delete()
+        Refund.objects.filter(order_line__order__pickup_point__code__startswith=CODE_PREFIX).delete()
+        Collection.objects.filter(pickup_line__pickup_point__code__startswith=CODE_PREFIX).delete()
+        Claim.objects.filter(pickup_line__pickup_point__code__startswith=CODE_PREFIX).delete()
+        PickupLine.objects.filter(demo_points).delete()
+        Receipt.objects.filter(demo_points).delete()
+        PickupCode.objects.filter(delivery_date__in=demo_days).delete()
+        RoutePlan.objects.filter(depot__code__startswith=CODE_PREFIX).delete()
+        Driver.objects.filter(user__username__startswith=USER_PREFIX).delete()
+        VehicleOutage.objects.filter(vehicle__depot__code__startswith=CODE_PREFIX).delete()
+        Vehicle.objects.filter(depot__code__startswith=CODE_PREFIX).delete()
+        Notice.objects.filter(delivery_date__in=demo_days).delete()
+        PipelineRun.objects.filter(delivery_date__in=demo_days).delete()
+        demo_orders = PurchaseOrder.objects.filter(supplier__code__startswith=CODE_PREFIX)
+        GoodsReceiptLine.objects.filter(receipt__purchase_order__in=demo_orders).delete()
+        GoodsReceipt.objects.filter(purchase_order__in=demo_orders).delete()
+        PurchaseOrderTransition.objects.filter(purchase_order__in=demo_orders).delete()
+        PurchaseOrderLine.objects.filter(purchase_order__in=demo_orders).delete()
+        demo_orders.delete()
+        PurchaseSuggestion.objects.filter(product__sku__startswith=CODE_PREFIX).delete()
+        SupplierProduct.objects.filter(supplier__code__startswith=CODE_PREFIX).delete()
+        Supplier.objects.filter(code__startswith=CODE_PREFIX).delete()
+    flush_warehouse_demo()
+    flush_demo_data()
+
+
+def _staff(username: str, role: Role):
+    user = get_user_model().objects.create_user(username=f"{USER_PREFIX}{username}")
+    grant_role(user, role)
+    return user
+
+
+def add_suppliers(rng: random.Random, city: City) -> int:
+    """A preferred supplier per category and the wholesale market as everyone's fallback (dearer, smaller)."""
+    preferred = {code: procurement_services.create_supplier(code=code, name=name) for code, name, _ in SUPPLIERS}
+    market = procurement_services.create_supplier(code=FALLBACK_SUPPLIER[0], name=FALLBACK_SUPPLIER[1])
+    daily_units = city.point_lines.sum() * city.popularity * 1.7 * 3  # three times a busy day's units
+    terms = 0
+    for product, price, units in zip(city.products, city.list_prices, daily_units):
+        supplier = next(preferred[code] for code, _, categories in SUPPLIERS if product.category in categories)
+        pack = rng.choice([1, 6, 10, 12])
+        cost = Decimal(str(round(price * rng.uniform(0.55, 0.7), 2)))
+        for priority, (who, unit_cost, capacity) in enumerate(
+            ((supplier, cost, int(units) + pack), (market, (cost * Decimal("1.12")).quantize(Decimal("0.01")), int(units / 3) + 1))
+        ):
+            procurement_services.set_supplier_terms(
+                supplier_id=who.pk, product_id=product.pk, unit_cost=unit_cost, case_pack=pack if priority == 0 else 1,
+                moq=pack if priority == 0 else 0, daily_capacity=capacity, shelf_life_days=product.shelf_life_days,
+                priority=priority,
+            )
+            terms += 1
+    return terms
+
+
+def add_fleet(rng: random.Random, city: City) -> int:
+    """A van with a driver for every few pickup points of each depot (and a spare). Every van has chilled and
+    frozen compartments: nearly every point orders some chilled and frozen goods each day."""
+    vans = 0
+    for depot in city.depots:
+        points = sum(point.depot_id == depot.pk for point in city.points)
+        for number in range(1, -(-points // STOPS_PER_VAN) + 2):
+            van = Vehicle.objects.create(
+                code=f"{depot.code}-V{number:02d}", depot=depot, capacity_kg=3500, capacity_litres=16000, capacity_crates=240,
+                has_chilled_zone=True, has_frozen_zone=True,
+                shift_start=time(5, 30), shift_end=time(14, 0), cost_per_km=rng.choice([2, 3]), fixed_cost=Decimal(200),
+            )
+            Driver.objects.create(
+                user=_staff(f"driver-{van.code.lower()}", Role.DRIVER), vehicle=van,
+                shift_start=van.shift_start, shift_end=van.shift_end,
+            )
+            vans += 1
+    return vans
+
+
+def build_city(seed: int, shape: CityShape, first_day: date, history_days: int) -> SimCity:
+    rng, np_rng = random.Random(seed), np.random.default_rng(seed)
+    city = seed_city(rng, np_rng, shape)
+    with transaction.atomic():
+        add_suppliers(rng, city)
+        add_fleet(rng, city)
+        buyer = _staff("buyer", Role.PROCUREMENT)
+        clerk = _staff("warehouse", Role.WAREHOUSE)
+        history = seed_history(np_rng, city, first_day, history_days)
+    return SimCity(city, buyer, clerk, history)

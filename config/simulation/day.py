@@ -1,0 +1,235 @@
+"""One simulated business day, phase by phase, through the apps' real services and the real pipeline.
+
+Every phase takes the simulated moment it happens at (`now=`/`at=`/`received_at=` of the services)
+instead of freezing time: the clock runs D-1 evening (forecast, purchase, receipt, cutoff) to D
+(deliveries, collection, claims), and the next mornings' jobs return and settle.
+"""
+import random
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+import numpy as np
+from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
+from tqdm import tqdm
+
+from grouporders import demo as orders_demo
+from pickup import selectors as pickup_selectors
+from pickup import services as pickup_services
+from pickup.models import Claim, ClaimKind, ClaimSource, ClaimStatus, PickupLine
+from procurement import services as procurement_services
+from procurement.models import PurchaseOrder, PurchaseOrderState, PurchaseSuggestion, SuggestionStatus
+from routing import services as routing_services
+from routing.models import RouteStop, RouteStopLine
+from warehouse import services as warehouse_services
+from warehouse.models import Allocation
+
+from ..services import start_pipeline
+from .city import SimCity
+from .codes import INBOX
+
+FORECAST_HISTORY_DAYS = 28
+SUPPLIER_SHORT_SHARE = 0.15  # purchase order lines the supplier delivers short
+QC_REJECT_SHARE = 0.2  # lines of fresh goods with some units rejected at QC
+TRANSIT_DAMAGE_SHARE = 0.01  # products at a stop of which one unit arrives broken
+CLAIM_SHARE = 0.005  # collected lines a resident claims on
+CLAIM_APPROVAL = 0.8
+NO_SHOW_RANGE = (0.02, 0.10)  # per point: residents who never come for their goods
+
+
+def at(day: date, hour: int, minute: int = 0) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time(hour, minute)))
+
+
+def _bar(items, label: str, quiet: bool):
+    return tqdm(items, desc=label, unit="", leave=False, disable=quiet, dynamic_ncols=True)
+
+
+def morning_jobs(day: date) -> dict:
+    """What beat runs in the small hours: expired stock out, uncollected goods back, due commission settled."""
+    returned = pickup_services.return_uncollected(now=at(day, 1))
+    return {
+        "lots_expired": warehouse_services.write_off_expired(today=day),
+        "returned_lines": returned.lines,
+        "returned_refunds": str(returned.refund_amount),
+        "commission_settled": pickup_services.settle_commissions(now=at(day, 2)),
+    }
+
+
+def take_orders(sim: SimCity, day: date, rng: random.Random, np_rng: np.random.Generator) -> dict:
+    offer = orders_demo.open_wave(np_rng, sim.city, day)
+    return {"promotions": int(offer.promoted.sum()), **orders_demo.place_orders(rng, np_rng, sim.city, offer)}
+
+
+def forecast_and_buy(sim: SimCity, day: date) -> dict:
+    """D-1 18:00: forecast each depot's demand, then accept the purchase suggestions and send the orders."""
+    depot_ids = [depot.pk for depot in sim.city.depots]
+    for depot_id in depot_ids:
+        warehouse_services.forecast_depot(delivery_date=day, depot_id=depot_id, history_days=FORECAST_HISTORY_DAYS)
+    run = procurement_services.suggest_purchases(delivery_date=day, depot_ids=depot_ids)
+    for suggestion_id in PurchaseSuggestion.objects.filter(
+        delivery_date=day, status=SuggestionStatus.PROPOSED, depot_ids=depot_ids
+    ).values_list("pk", flat=True):
+        procurement_services.accept_suggestion(suggestion_id=suggestion_id, actor=sim.buyer)
+    orders = list(PurchaseOrder.objects.filter(delivery_date=day, state=PurchaseOrderState.DRAFT, supplier__code__startswith="DEMO-"))
+    for order in orders:
+        procurement_services.send_purchase_order(purchase_order_id=order.pk, actor=sim.buyer)
+    return {"suggestions": run.suggestions, "units_suggested": run.units, "purchase_orders": len(orders)}
+
+
+def receive_purchases(sim: SimCity, day: date, rng: random.Random) -> dict:
+    """D-1 night: the suppliers deliver, some short; QC rejects part of some fresh goods."""
+    totals = defaultdict(int)
+    cost = Decimal("0.00")
+    for order in PurchaseOrder.objects.filter(delivery_date=day, state=PurchaseOrderState.SENT, supplier__code__startswith="DEMO-"):
+        lines = []
+        for line in order.lines.select_related("product"):
+            arrived = line.quantity
+            if rng.random() < SUPPLIER_SHORT_SHARE:
+                arrived = int(line.quantity * rng.uniform(0.5, 0.95))
+            rejected = 0
+            if line.product.shelf_life_days <= 7 and rng.random() < QC_REJECT_SHARE:
+                rejected = min(arrived, max(1, int(arrived * rng.uniform(0.01, 0.08))))
+            totals["ordered"] += line.quantity
+            totals["short"] += line.quantity - arrived
+            totals["rejected"] += rejected
+            totals["accepted"] += arrived - rejected
+            cost += line.unit_cost * (arrived - rejected)
+            if arrived:
+                lines.append(procurement_services.ReceiptLineInput(
+                    line_id=line.pk, accepted_quantity=arrived - rejected, rejected_quantity=rejected,
+                    qc_reason="bruised or soft at QC" if rejected else "",
+                ))
+        if lines:
+            procurement_services.receive_goods(
+                purchase_order_id=order.pk, document_number=f"GRN-{order.number}", lines=lines, actor=sim.warehouse_clerk,
+                received_at=at(day - timedelta(days=1), 21, rng.randint(0, 59)),
+            )
+    return {
+        "units_ordered": totals["ordered"], "units_accepted": totals["accepted"], "supplier_short_units": totals["short"],
+        "qc_rejected_units": totals["rejected"], "purchase_cost": str(cost),
+    }
+
+
+def run_pipeline(day: date) -> dict:
+    """The cutoff: the nightly pipeline, run by Celery (inline when eager)."""
+    run = start_pipeline(delivery_date=day)
+    run.refresh_from_db()
+    return {
+        "status": run.status,
+        "steps": [
+            {"name": s.name, "status": s.status, "seconds": s.duration_seconds, "counts": s.counts, "error": s.error}
+            for s in run.steps.all()
+        ],
+    }
+
+
+def deliver(sim: SimCity, day: date, rng: random.Random, quiet: bool) -> dict:
+    """D morning: each driver confirms arrival and hand-over at every stop, late by traffic and incidents."""
+    stops = list(
+        RouteStop.objects.filter(route__plan__delivery_date=day, route__plan__depot__in=sim.city.depots)
+        .select_related("route__driver__user")
+        .prefetch_related("lines")
+        .order_by("route_id", "sequence")
+    )
+    delay = {}
+    damaged = 0
+    for stop in _bar(stops, "  deliveries", quiet):
+        if stop.route_id not in delay:
+            delay[stop.route_id] = timedelta(minutes=max(0.0, rng.gauss(2, 8)))  # late leaving the depot
+        delay[stop.route_id] += timedelta(minutes=rng.expovariate(1 / 1.5))  # traffic
+        if rng.random() < 0.03:
+            delay[stop.route_id] += timedelta(minutes=rng.uniform(20, 50))  # a breakdown or a jam
+        driver = stop.route.driver.user if stop.route.driver else sim.city.operator
+        arrived = stop.eta + delay[stop.route_id]
+        routing_services.confirm_arrival(user=driver, stop_id=stop.pk, at=arrived)
+        broken = [(line.product_id, line.quantity - 1) for line in stop.lines.all() if rng.random() < TRANSIT_DAMAGE_SHARE]
+        damaged += len(broken)
+        routing_services.confirm_delivery(
+            user=driver, stop_id=stop.pk, at=arrived + (stop.departure_at - stop.eta), delivered=broken or None
+        )
+    return {"stops_confirmed": len(stops), "units_damaged_in_transit": damaged}
+
+
+def receive_at_points(sim: SimCity, day: date, rng: random.Random, quiet: bool) -> dict:
+    """Each leader counts what the driver handed over; an operator decides the claims that opens."""
+    delivered = defaultdict(dict)
+    for point_id, product_id, quantity in RouteStopLine.objects.filter(
+        stop__route__plan__delivery_date=day, stop__delivered_at__isnull=False
+    ).values_list("stop__pickup_point_id", "product_id", "delivered_quantity"):
+        delivered[point_id][product_id] = quantity
+    points = sorted(set(
+        Allocation.objects.filter(delivery_date=day, pickup_point__in=sim.city.points).values_list("pickup_point_id", flat=True)
+    ))
+    for point_id in _bar(points, "  receipts", quiet):
+        expected = pickup_selectors.expected_by_product(day, point_id)
+        counts = [pickup_services.ReceivedCount(p, delivered[point_id].get(p, 0)) for p in sorted(expected)]
+        pickup_services.confirm_receipt(
+            user=sim.city.leader_of[point_id], delivery_date=day, pickup_point_id=point_id, counts=counts, now=at(day, 9)
+        )
+    claims = list(
+        Claim.objects.filter(pickup_line__delivery_date=day, source=ClaimSource.RECEIPT, status=ClaimStatus.OPEN)
+        .values_list("pk", flat=True)
+    )
+    approved = 0
+    for claim_id in claims:
+        approve = rng.random() < 0.9  # the rest turn up at the point after all
+        pickup_services.decide_claim(user=sim.city.operator, claim_id=claim_id, approve=approve, now=at(day, 11))
+        approved += approve
+    return {"points_received": len(points), "receipt_claims": len(claims), "receipt_claims_approved": approved}
+
+
+def collect(sim: SimCity, day: date, rng: random.Random, quiet: bool) -> dict:
+    """D daytime: residents come with their codes, except the no-shows; the leader's device checks each code."""
+    codes = INBOX.pop(day, {})
+    waiting = (
+        PickupLine.objects.filter(delivery_date=day, pickup_point__in=sim.city.points)
+        .annotate(left=F("ordered_quantity") - F("shortage_quantity") - F("missing_quantity") - F("collected_quantity"))
+        .filter(left__gt=0)
+        .values_list("pickup_point_id", "resident_id")
+        .distinct()
+        .order_by("pickup_point_id", "resident_id")
+    )
+    points = {point.pk: point for point in sim.city.points}
+    no_show_rate = {point_id: rng.uniform(*NO_SHOW_RANGE) for point_id in points}
+    collected = no_shows = 0
+    for point_id, resident_id in _bar(list(waiting), "  collection", quiet):
+        if rng.random() < no_show_rate[point_id]:
+            no_shows += 1
+            continue
+        point = points[point_id]
+        opens = at(day, point.opens_at.hour, point.opens_at.minute) + timedelta(hours=1)
+        window = (at(day, point.closes_at.hour) - opens).total_seconds()
+        pickup_services.collect_with_code(
+            user=sim.city.leader_of[point_id], delivery_date=day, pickup_point_id=point_id, code=codes[resident_id],
+            now=opens + timedelta(seconds=rng.uniform(0, window)),
+        )
+        collected += 1
+    return {"residents_collected": collected, "no_shows": no_shows}
+
+
+def resident_claims(sim: SimCity, day: date, rng: random.Random) -> dict:
+    """A few residents find something wrong with what they collected; customer service decides the next day."""
+    lines = PickupLine.objects.filter(delivery_date=day, pickup_point__in=sim.city.points, collected_quantity__gt=0)
+    filed = approved = 0
+    kinds = [ClaimKind.DAMAGED, ClaimKind.QUALITY, ClaimKind.WRONG_ITEM]
+    for line in lines.only("pk", "order_line_id", "pickup_point_id", "collected_at"):
+        if rng.random() >= CLAIM_SHARE:
+            continue
+        claim = pickup_services.file_claim(
+            user=sim.city.leader_of[line.pickup_point_id], order_line_id=line.order_line_id, kind=rng.choice(kinds),
+            quantity=1, reason="the resident sent a photo", now=line.collected_at + timedelta(hours=2),
+        )
+        approve = rng.random() < CLAIM_APPROVAL
+        pickup_services.decide_claim(user=sim.city.operator, claim_id=claim.pk, approve=approve, now=at(day + timedelta(days=1), 10))
+        filed += 1
+        approved += approve
+    return {"claims_filed": filed, "claims_approved": approved}
+
+
+def wind_down_days(last_day: date) -> list[date]:
+    """The mornings after the last day until its uncollected goods are returned and its commission settled."""
+    days = max(settings.PICKUP_RETURN_AFTER_DAYS, settings.PICKUP_SETTLEMENT_DAYS) + 1
+    return [last_day + timedelta(days=n) for n in range(1, days + 1)]

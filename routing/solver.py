@@ -64,6 +64,8 @@ SEARCH_STRATEGIES = (
 # Homberger R2). The phase ends as soon as every stop is in, or after this share of the time.
 FLEET_PHASE_DURATION_COST = 5
 FLEET_PHASE_SHARE = 0.5
+# The objective of a search that ran out of time before any solution: any real one beats it.
+UNSOLVED_OBJECTIVE = 2**62
 
 # Reasons reported for dropped stops.
 REASON_CAPACITY = "demand exceeds the capacity of every vehicle"
@@ -319,6 +321,11 @@ def _search(problem: Problem, strategy: SearchStrategy, time_limit: float) -> _O
         parameters.first_solution_strategy = FirstSolution.ALL_UNPERFORMED
         solution = model.routing.SolveWithParameters(parameters)
     status = routing_enums_pb2.RoutingSearchStatus.Value.Name(model.routing.status())
+    if solution is None:
+        # Out of time before any solution: keep the fleet phase's plan (or serve nothing); every stop
+        # it leaves out is then reported as dropped, and its objective loses to any real solution.
+        return _Outcome(routes=fleet_routes or [], objective=UNSOLVED_OBJECTIVE, strategy=strategy.first_solution,
+                        status=status, fleet_phase_seconds=round(fleet_seconds, 3))
     return _Outcome(routes=model.routes(solution), objective=solution.ObjectiveValue(),
                     strategy=strategy.first_solution, status=status, fleet_phase_seconds=round(fleet_seconds, 3))
 

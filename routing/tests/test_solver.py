@@ -95,6 +95,23 @@ def test_a_stop_too_heavy_for_every_vehicle_is_dropped_with_the_reason():
     assert [(d.stop, d.reason) for d in plan.dropped] == [("heavy", REASON_CAPACITY)]
 
 
+def test_a_time_limit_too_short_for_any_solution_still_returns_a_plan():
+    # Found by fuzzing the re-plan API: OR-Tools aborted the process reading an unbound solution.
+    points = [(x, y) for x in range(0, 50, 10) for y in range(0, 50, 10)]
+    distance = [[math.floor(10 * math.dist(a, b)) for b in points] for a in points]
+    problem = Problem(
+        depots=[Depot("d")],
+        stops=[Stop(f"s{k}", (1,), 0, 10_000) for k in range(1, len(points))],
+        vehicles=[Vehicle(f"v{k}", (5,), "d", "d") for k in range(6)],
+        distance=distance, travel_time=distance)
+
+    plan = solve(problem, time_limit=1e-4, workers=1)
+
+    served = [visit.stop for route in plan.routes for visit in route.visits]
+    assert sorted(served + [d.stop for d in plan.dropped]) == sorted(stop.id for stop in problem.stops)
+    assert check_plan(problem, plan).violations == []
+
+
 def test_two_worker_processes_find_the_same_plan_as_one():
     points = [(0, 0), (10, 0), (20, 0), (0, 10), (0, 20)]
     distance = [[math.floor(10 * math.dist(a, b)) for b in points] for a in points]

@@ -2,6 +2,7 @@ from ninja import Router
 from ninja.pagination import paginate
 
 from core.auth import require_role
+from core.schemas import Text
 from core.pagination import Page
 from core.models import Role
 
@@ -13,7 +14,7 @@ router = Router(tags=["master data"])
 
 @router.get("/products", response=list[ProductOut])
 @paginate(Page)
-def list_products(request, category: str | None = None, include_inactive: bool = False):
+def list_products(request, category: Text | None = None, include_inactive: bool = False):
     return selectors.products(active_only=not include_inactive, category=category)
 
 

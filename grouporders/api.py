@@ -6,6 +6,7 @@ from ninja.pagination import paginate
 
 from catalog.schemas import PickupPointOut
 from core.auth import require_role
+from core.schemas import Text
 from core.pagination import Page
 from core.http import idempotent
 from core.models import Role
@@ -41,7 +42,7 @@ def list_pickup_points(request):
 
 
 @router.get("/waves", response=list[WaveOut])
-def list_waves(request, status: str | None = None):
+def list_waves(request, status: Text | None = None):
     return selectors.waves(status)[:100]
 
 

@@ -1,12 +1,16 @@
 from datetime import date, datetime
 from decimal import Decimal
 
+from django.utils import timezone
 from ninja import Field, Schema
+from pydantic import field_validator
+
+from core.schemas import Text
 
 
 class ResidentIn(Schema):
-    name: str = Field(min_length=1, max_length=100)
-    phone: str = Field(min_length=6, max_length=20)
+    name: Text = Field(min_length=1, max_length=100)
+    phone: Text = Field(min_length=6, max_length=20)
     consent: bool = False
 
 
@@ -69,6 +73,14 @@ class LeaderOrderOut(LeaderOrderSummary):
 class WaveIn(Schema):
     delivery_date: date
     cutoff_at: datetime | None = None
+
+    @field_validator("delivery_date")
+    @classmethod
+    def still_to_come(cls, delivery_date: date) -> date:
+        # A wave for a day that has begun could take no orders, and its pipeline would start at once.
+        if delivery_date <= timezone.localdate():
+            raise ValueError("a new wave is for a day still to come")
+        return delivery_date
 
 
 class WaveOut(Schema):

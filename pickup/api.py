@@ -5,6 +5,7 @@ from ninja import Router, Status
 from ninja.pagination import paginate
 
 from core.auth import require_role
+from core.schemas import Text
 from core.http import idempotent
 from core.models import Role
 from core.pagination import Page
@@ -25,7 +26,7 @@ from .schemas import (
     ReceiptOut,
     RefundOut,
     ReissueIn,
-    ResidentOut,
+    ResidentPrivacyOut,
     ReturnSummaryOut,
     SettlementOut,
     ShortageRefundsOut,
@@ -130,7 +131,7 @@ def file_claim(request, payload: ClaimIn):
 
 @router.get("/pickup/claims", response=list[ClaimOut])
 @paginate(Page)
-def list_claims(request, status: str | None = None):
+def list_claims(request, status: Text | None = None):
     require_role(request, *AT_THE_POINT)
     return selectors.claims_visible_to(request.auth, status)
 
@@ -207,8 +208,8 @@ def statement_pdf(request, start: date, end: date, leader_id: int | None = None)
 # --- residents' privacy ---
 
 
-@router.get("/pickup/residents/lookup", response=ResidentOut, summary="Find a resident by full phone number")
-def find_resident(request, phone: str):
+@router.get("/pickup/residents/lookup", response=ResidentPrivacyOut, summary="Find a resident by full phone number")
+def find_resident(request, phone: Text):
     require_role(request, Role.OPERATOR)
     return order_selectors.resident_by_phone(phone)
 
@@ -219,13 +220,13 @@ def export_resident(request, resident_id: int):
     return selectors.resident_export(resident_id)
 
 
-@router.post("/pickup/residents/{resident_id}/erase", response=ResidentOut, summary="Anonymise a resident, keep amounts")
+@router.post("/pickup/residents/{resident_id}/erase", response=ResidentPrivacyOut, summary="Anonymise a resident, keep amounts")
 def erase_resident(request, resident_id: int):
     require_role(request, Role.OPERATOR)
     return services.erase_resident(resident_id=resident_id)
 
 
-@router.post("/pickup/residents/{resident_id}/consent", response=ResidentOut, summary="Record consent and its wording")
+@router.post("/pickup/residents/{resident_id}/consent", response=ResidentPrivacyOut, summary="Record consent and its wording")
 def record_consent(request, resident_id: int, payload: ConsentIn):
     require_role(request, *AT_THE_POINT)
     return services.record_consent(

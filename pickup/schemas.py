@@ -4,6 +4,8 @@ from typing import Literal
 
 from ninja import Field, Schema
 
+from core.schemas import Text
+
 from .models import ClaimKind
 
 Quantity = Field(ge=0, le=1_000_000)
@@ -86,7 +88,7 @@ class CollectLineIn(Schema):
 class CollectIn(Schema):
     delivery_date: date
     pickup_point_id: int
-    code: str = Field(min_length=1, max_length=20)
+    code: Text = Field(min_length=1, max_length=20)
     lines: list[CollectLineIn] | None = Field(None, description="Omit to hand over everything that is left.")
 
 
@@ -109,12 +111,12 @@ class ClaimIn(Schema):
     order_line_id: int
     kind: Literal[tuple(ClaimKind.values)]  # type: ignore[valid-type]
     quantity: int = Field(gt=0, le=1_000_000)
-    reason: str = Field(min_length=1, max_length=500)
-    photo_ref: str = Field("", max_length=300)
+    reason: Text = Field(min_length=1, max_length=500)
+    photo_ref: Text = Field("", max_length=300)
 
 
 class DecisionIn(Schema):
-    note: str = Field("", max_length=500)
+    note: Text = Field("", max_length=500)
 
 
 class ClaimOut(Schema):
@@ -164,7 +166,7 @@ class SettlementOut(Schema):
     settled: int
 
 
-class ResidentOut(Schema):
+class ResidentPrivacyOut(Schema):
     id: int
     name: str
     phone_masked: str
@@ -176,4 +178,4 @@ class ResidentOut(Schema):
 
 class ConsentIn(Schema):
     consent: bool
-    wording_version: str = Field(min_length=1, max_length=32)
+    wording_version: Text = Field(min_length=1, max_length=32)

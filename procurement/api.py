@@ -5,6 +5,7 @@ from ninja import Router, Status
 from ninja.pagination import paginate
 
 from core.auth import require_role
+from core.schemas import Text
 from core.errors import InvalidInput
 from core.models import Role
 from core.pagination import Page
@@ -14,13 +15,13 @@ from . import documents, selectors, services
 from .schemas import (
     LineQuantityIn,
     NoteIn,
-    OrderLineIn,
-    OrderLineOut,
+    PurchaseOrderLineIn,
+    PurchaseOrderLineOut,
     PurchaseOrderIn,
     PurchaseOrderOut,
     PurchaseOrderSummary,
-    ReceiptIn,
-    ReceiptOut,
+    GoodsReceiptIn,
+    GoodsReceiptOut,
     RejectIn,
     SuggestionDecisionIn,
     SuggestionEditIn,
@@ -92,7 +93,7 @@ def run_suggestions(request, payload: SuggestionRunIn):
 
 @router.get("/purchase-suggestions", response=list[SuggestionOut])
 @paginate(Page)
-def list_suggestions(request, delivery_date: date | None = None, status: str | None = None):
+def list_suggestions(request, delivery_date: date | None = None, status: Text | None = None):
     require_role(request, *BUYERS)
     return selectors.suggestions(delivery_date, status)
 
@@ -123,7 +124,7 @@ def reject_suggestion(request, suggestion_id: int, payload: RejectIn):
 
 @router.get("/purchase-orders", response=list[PurchaseOrderSummary])
 @paginate(Page)
-def list_purchase_orders(request, delivery_date: date | None = None, state: str | None = None, supplier_id: int | None = None):
+def list_purchase_orders(request, delivery_date: date | None = None, state: Text | None = None, supplier_id: int | None = None):
     require_role(request, *RECEIVERS)
     return selectors.purchase_orders(delivery_date=delivery_date, state=state, supplier_id=supplier_id)
 
@@ -145,8 +146,8 @@ def get_purchase_order(request, purchase_order_id: int):
     return selectors.purchase_order(purchase_order_id)
 
 
-@router.post("/purchase-orders/{int:purchase_order_id}/lines", response={201: OrderLineOut}, summary="Add a line to a draft")
-def add_line(request, purchase_order_id: int, payload: OrderLineIn):
+@router.post("/purchase-orders/{int:purchase_order_id}/lines", response={201: PurchaseOrderLineOut}, summary="Add a line to a draft")
+def add_line(request, purchase_order_id: int, payload: PurchaseOrderLineIn):
     require_role(request, *BUYERS)
     return Status(201, services.add_line(purchase_order_id=purchase_order_id, product_id=payload.product_id, quantity=payload.quantity))
 
@@ -179,8 +180,8 @@ def close_purchase_order(request, purchase_order_id: int, payload: NoteIn):
     return selectors.purchase_order(purchase_order_id)
 
 
-@router.post("/purchase-orders/{int:purchase_order_id}/receipts", response={201: ReceiptOut}, summary="Book a goods receipt with QC")
-def receive_goods(request, purchase_order_id: int, payload: ReceiptIn):
+@router.post("/purchase-orders/{int:purchase_order_id}/receipts", response={201: GoodsReceiptOut}, summary="Book a goods receipt with QC")
+def receive_goods(request, purchase_order_id: int, payload: GoodsReceiptIn):
     """Idempotent on `document_number`: the same receipt again answers as the first time; other content under it is a 409."""
     require_role(request, *RECEIVERS)
     receipt = services.receive_goods(

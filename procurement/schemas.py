@@ -3,17 +3,19 @@ from decimal import Decimal
 
 from ninja import Field, Schema
 
+from core.schemas import Text
+
 from . import selectors
 
 QUANTITY = Field(ge=0, le=10_000_000)
 
 
 class SupplierIn(Schema):
-    code: str = Field(min_length=1, max_length=32)
-    name: str = Field(min_length=1, max_length=200)
-    contact_name: str = Field("", max_length=100)
-    phone: str = Field("", max_length=40)
-    email: str = Field("", max_length=254)
+    code: Text = Field(min_length=1, max_length=32)
+    name: Text = Field(min_length=1, max_length=200)
+    contact_name: Text = Field("", max_length=100)
+    phone: Text = Field("", max_length=40)
+    email: Text = Field("", max_length=254)
     order_cutoff: time = time(18, 0)
     lead_time_days: int = Field(1, ge=0, le=365)
 
@@ -117,10 +119,10 @@ class SuggestionEditIn(Schema):
 
 
 class RejectIn(Schema):
-    note: str = Field("", max_length=200)
+    note: Text = Field("", max_length=200)
 
 
-class OrderLineIn(Schema):
+class PurchaseOrderLineIn(Schema):
     product_id: int
     quantity: int = Field(gt=0, le=10_000_000)
 
@@ -130,7 +132,7 @@ class PurchaseOrderIn(Schema):
     delivery_date: date
     warehouse_id: int | None = None
     depot_id: int | None = None
-    lines: list[OrderLineIn] = Field(min_length=1)
+    lines: list[PurchaseOrderLineIn] = Field(min_length=1)
 
 
 class LineQuantityIn(Schema):
@@ -138,10 +140,10 @@ class LineQuantityIn(Schema):
 
 
 class NoteIn(Schema):
-    note: str = Field("", max_length=200)
+    note: Text = Field("", max_length=200)
 
 
-class OrderLineOut(Schema):
+class PurchaseOrderLineOut(Schema):
     id: int
     product_id: int
     product_sku: str = Field(alias="product.sku")
@@ -174,7 +176,7 @@ class PurchaseOrderSummary(Schema):
 
 
 class PurchaseOrderOut(PurchaseOrderSummary):
-    lines: list[OrderLineOut]
+    lines: list[PurchaseOrderLineOut]
     transitions: list[TransitionOut]
 
     @staticmethod
@@ -190,12 +192,12 @@ class ReceiptLineIn(Schema):
     line_id: int
     accepted_quantity: int = QUANTITY
     rejected_quantity: int = Field(0, ge=0, le=10_000_000)
-    qc_reason: str = Field("", max_length=200)
+    qc_reason: Text = Field("", max_length=200)
     expiry_date: date | None = Field(None, description="Default: the day received plus the supplier's shelf life.")
 
 
-class ReceiptIn(Schema):
-    document_number: str = Field(min_length=1, max_length=64)
+class GoodsReceiptIn(Schema):
+    document_number: Text = Field(min_length=1, max_length=64)
     received_at: datetime | None = None
     lines: list[ReceiptLineIn] = Field(min_length=1)
 
@@ -211,7 +213,7 @@ class ReceiptLineOut(Schema):
     lot_id: int | None
 
 
-class ReceiptOut(Schema):
+class GoodsReceiptOut(Schema):
     id: int
     document_number: str
     purchase_order_id: int

@@ -3,6 +3,8 @@ from decimal import Decimal
 
 from ninja import Field, Schema
 
+from core.schemas import Text
+
 TIME_LIMIT = Field(None, gt=0, le=600, description="Solver seconds; default ROUTING_SOLVER_TIME_LIMIT_SECONDS.")
 SEED = Field(0, ge=0, le=2**31 - 1)
 
@@ -21,7 +23,7 @@ class ReplanIn(Schema):
 
 class OutageIn(Schema):
     delivery_date: date
-    reason: str = Field(min_length=1, max_length=200)
+    reason: Text = Field(min_length=1, max_length=200)
     time_limit_seconds: float | None = TIME_LIMIT
     seed: int = SEED
 

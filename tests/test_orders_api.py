@@ -195,3 +195,19 @@ def test_a_resident_who_consents_later_records_the_wording_shown_then(leader_api
     settings.RESIDENT_CONSENT_VERSION = "2026-03"
     resident = submit(True, "second")
     assert resident.consent and resident.consent_at and resident.consent_version == "2026-03"
+
+
+def test_text_with_a_nul_character_is_refused_naming_the_field(leader_api, wave, deals, point):
+    """PostgreSQL cannot store NUL in text (found by tests/test_api_fuzz.py): refused on every database."""
+    response = leader_api.post("/api/orders", order_payload(wave, point, [("Ann\x00", "13800000001", deals[0], 1)]))
+    assert response.status_code == 422 and response.json()["field"] == "lines.0.resident.name"
+    assert not LeaderOrder.objects.exists()
+    assert leader_api.get("/api/waves", {"status": "open\x00"}).json()["field"] == "status"
+
+
+def test_a_wave_for_a_day_that_has_begun_is_refused(operator_api):
+    """Found by tests/test_api_fuzz.py: a wave for year 6 was created, closed from birth."""
+    for day in (timezone.localdate(), timezone.localdate() - timedelta(days=1), timezone.datetime(6, 1, 1).date()):
+        response = operator_api.post("/api/waves", {"delivery_date": day.isoformat()})
+        assert response.status_code == 422 and response.json()["field"] == "delivery_date"
+    assert not SalesWave.objects.exists()

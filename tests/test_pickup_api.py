@@ -290,3 +290,13 @@ def test_every_pickup_model_has_an_admin_page(client, admin_user, pickup_day):
         assert model in admin.site._registry, model
         url = reverse(f"admin:pickup_{model._meta.model_name}_changelist")
         assert client.get(url).status_code == 200, url
+
+
+def test_text_with_a_nul_character_is_refused_naming_the_field(pickup_day, leader_api, operator_api):
+    """PostgreSQL cannot store NUL in text (found by tests/test_api_fuzz.py): refused on every database."""
+    ann = Resident.objects.get(name="Ann")
+    consent = leader_api.post(f"/api/pickup/residents/{ann.pk}/consent", {"consent": True, "wording_version": "v2\x00"})
+    assert consent.status_code == 422 and consent.json()["field"] == "wording_version"
+    assert Resident.objects.get(pk=ann.pk).consent_version != "v2\x00"
+    assert leader_api.get("/api/pickup/claims", {"status": "open\x00"}).json()["field"] == "status"
+    assert operator_api.get("/api/pickup/residents/lookup", {"phone": "13800000001\x00"}).json()["field"] == "phone"

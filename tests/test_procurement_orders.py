@@ -256,3 +256,12 @@ def test_every_procurement_model_has_an_admin_page_that_opens(client, admin_user
         url = reverse(f"admin:procurement_{model._meta.model_name}_changelist")
         assert client.get(url).status_code == 200, url
     assert client.get(reverse("admin:procurement_purchaseorder_change", args=[sent_order.pk])).status_code == 200
+
+
+def test_text_with_a_nul_character_is_refused_naming_the_field(procurement_api, sent_order):
+    """PostgreSQL cannot store NUL in text (found by tests/test_api_fuzz.py): refused on every database."""
+    receipt = {"document_number": "GRN\x00", "lines": [{"line_id": sent_order.lines.first().pk, "accepted_quantity": 1}]}
+    response = procurement_api.post(f"/api/purchase-orders/{sent_order.pk}/receipts", receipt)
+    assert response.status_code == 422 and response.json()["field"] == "document_number"
+    assert not GoodsReceipt.objects.exists()
+    assert procurement_api.get("/api/purchase-suggestions", {"status": "proposed\x00"}).json()["field"] == "status"

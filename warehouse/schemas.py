@@ -3,6 +3,8 @@ from decimal import Decimal
 
 from ninja import Field, Schema
 
+from core.schemas import Text
+
 
 class LotIn(Schema):
     product_id: int
@@ -10,8 +12,8 @@ class LotIn(Schema):
     warehouse_id: int | None = None
     quantity: int = Field(gt=0, le=10_000_000)
     expiry_date: date
-    bin_location: str = Field(default="", max_length=32)
-    reason: str = Field(min_length=1, max_length=100)
+    bin_location: Text = Field(default="", max_length=32)
+    reason: Text = Field(min_length=1, max_length=100)
 
 
 class LotOut(Schema):
@@ -44,7 +46,7 @@ class StockMoveOut(Schema):
 
 
 class RouteStopsIn(Schema):
-    route_code: str = Field(min_length=1, max_length=40)
+    route_code: Text = Field(min_length=1, max_length=40)
     depot_id: int
     pickup_point_ids: list[int] = Field(min_length=1)
 

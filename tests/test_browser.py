@@ -37,19 +37,12 @@ def browser():
 
 def test_warehouse_staff_log_in_and_see_the_days_pick_lists(browser, live_server, allocated_day, network, warehouse_api):  # noqa: F811
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
-    from selenium.webdriver.support.ui import WebDriverWait
 
     warehouse_api.post("/api/sort-lists", {"delivery_date": allocated_day.isoformat(), "routes": [
         {"route_code": "R1", "depot_id": network["depot"].pk, "pickup_point_ids": [p.pk for p in network["points"]]}
     ]})
     make_user("picker", "warehouse")
-    browser.get(f"{live_server.url}/warehouse/pick-lists/?date={allocated_day.isoformat()}")
-    assert "/accounts/login/" in browser.current_url
-    browser.find_element(By.ID, "id_username").send_keys("picker")
-    browser.find_element(By.ID, "id_password").send_keys("pw-picker")
-    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    WebDriverWait(browser, 15).until(expected_conditions.url_contains("/warehouse/pick-lists/"))
+    _log_in(browser, live_server, f"/warehouse/pick-lists/?date={allocated_day.isoformat()}", "picker")
 
     assert browser.find_element(By.TAG_NAME, "h1").text.startswith("Pick lists for")
     page = browser.find_element(By.TAG_NAME, "main").text
@@ -66,6 +59,7 @@ def _log_in(browser, live_server, path, username):
 
     browser.delete_all_cookies()  # a fresh session for each user
     browser.get(f"{live_server.url}{path}")
+    assert "/accounts/login/" in browser.current_url  # the page asks for a login first
     browser.find_element(By.ID, "id_username").send_keys(username)
     browser.find_element(By.ID, "id_password").send_keys(f"pw-{username}")
     browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()

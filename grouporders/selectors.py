@@ -1,15 +1,19 @@
 """Reads of the order side, always scoped to what the caller may see."""
 import csv
+from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, DecimalField, F, Prefetch, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from catalog.models import PickupPoint
 from core.errors import InvalidInput, NotFound
 from core.models import Role
 from core.selectors import roles_of
 
-from .models import Deal, DemandLine, LeaderOrder, OrderLine, Resident, SalesWave
+from .models import Deal, DemandLine, LeaderOrder, LineStatus, OrderLine, Resident, SalesWave, WaveStatus
 from .phones import hash_phone, normalize_phone
 
 
@@ -170,15 +174,6 @@ def resident_export(resident_id: int) -> dict:
 
 
 # --- the leader's pages -------------------------------------------------------------------------
-# Imported here, not at the top, so that this section is only ever appended to the module.
-from dataclasses import dataclass  # noqa: E402
-from decimal import Decimal  # noqa: E402
-
-from django.db.models import DecimalField, F, Prefetch, Q, Value  # noqa: E402
-from django.db.models.functions import Coalesce  # noqa: E402
-from django.utils import timezone  # noqa: E402
-
-from .models import LineStatus, WaveStatus  # noqa: E402
 
 
 def open_waves_with_deals() -> QuerySet[SalesWave]:

@@ -29,7 +29,7 @@ def _on_time(stop: RouteStop) -> bool:
     arrived = timezone.localtime(stop.arrived_at or stop.delivered_at)
     latest = min(
         timezone.make_aware(datetime.combine(arrived.date(), stop.pickup_point.closes_at)),
-        stop.eta + timezone.timedelta(minutes=30),
+        stop.eta + timedelta(minutes=30),
     )
     return arrived <= latest
 

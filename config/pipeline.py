@@ -208,9 +208,13 @@ def start_fan_out(run_id: int, name: str) -> list[int]:
     return STEP_BY_NAME[name].parts(delivery_date)
 
 
+def _delivery_date(run_id: int) -> date:
+    return PipelineRun.objects.values_list("delivery_date", flat=True).get(pk=run_id)
+
+
 def execute_part(run_id: int, name: str, part: int) -> dict:
     step = STEP_BY_NAME[name]
-    delivery_date = PipelineRun.objects.values_list("delivery_date", flat=True).get(pk=run_id)
+    delivery_date = _delivery_date(run_id)
     try:
         return step.run_part(delivery_date, part)
     except Exception as exc:
@@ -220,7 +224,7 @@ def execute_part(run_id: int, name: str, part: int) -> dict:
 
 def finish_fan_out(run_id: int, name: str) -> dict:
     step = STEP_BY_NAME[name]
-    delivery_date = PipelineRun.objects.values_list("delivery_date", flat=True).get(pk=run_id)
+    delivery_date = _delivery_date(run_id)
     counts = step.finish(delivery_date)
     _finish_step(run_id, name, counts)
     return counts

@@ -99,12 +99,22 @@ def claims_visible_to(user, status: str | None = None) -> QuerySet[Claim]:
 
 def claimed_quantity(pickup_line: PickupLine, *, statuses: tuple[str, ...]) -> int:
     """Units of the line already claimed by residents (receipt claims concern goods never handed out)."""
-    total = pickup_line.claims.filter(source=ClaimSource.RESIDENT, status__in=statuses).aggregate(total=Sum("quantity"))["total"]
-    return total or 0
+    return claimed_quantities([pickup_line.pk], statuses=statuses).get(pickup_line.pk, 0)
 
 
-def refunded_by_claims(pickup_line: PickupLine) -> int:
-    return claimed_quantity(pickup_line, statuses=(ClaimStatus.APPROVED,))
+def claimed_quantities(pickup_line_ids: list[int], *, statuses: tuple[str, ...]) -> dict[int, int]:
+    """Units claimed by residents per pickup line, for the lines that have any."""
+    rows = (
+        Claim.objects.filter(pickup_line_id__in=pickup_line_ids, source=ClaimSource.RESIDENT, status__in=statuses)
+        .values("pickup_line_id")
+        .annotate(total=Sum("quantity"))
+        .values_list("pickup_line_id", "total")
+    )
+    return dict(rows)
+
+
+def refunded_by_claims(pickup_line_ids: list[int]) -> dict[int, int]:
+    return claimed_quantities(pickup_line_ids, statuses=(ClaimStatus.APPROVED,))
 
 
 def refunds_visible_to(user, *, delivery_date: date | None = None, resident_id: int | None = None) -> QuerySet[Refund]:
@@ -121,18 +131,20 @@ def refunds_visible_to(user, *, delivery_date: date | None = None, resident_id: 
 # --- commission statements -----------------------------------------------------------------------
 
 
-def month_collected_gmv(leader_id: int, at: datetime, *, excluding_line_id: int) -> Decimal:
-    """The leader's collected, unrefunded revenue so far in the month of `at` (local time)."""
+def month_collected_gmv(leader_ids: set[int], at: datetime, *, excluding_line_ids: list[int]) -> dict[int, Decimal]:
+    """Each leader's collected, unrefunded revenue so far in the month of `at` (local time), leaving out some lines."""
     local = timezone.localtime(at)
     start = timezone.make_aware(datetime.combine(local.date().replace(day=1), time.min))
-    total = (
+    rows = (
         CommissionEntry.objects.filter(
-            leader_id=leader_id, beneficiary=Beneficiary.LEADER, kind=EntryKind.ACCRUAL, earned_at__gte=start, earned_at__lte=at
+            leader_id__in=leader_ids, beneficiary=Beneficiary.LEADER, kind=EntryKind.ACCRUAL, earned_at__gte=start, earned_at__lte=at
         )
-        .exclude(pickup_line_id=excluding_line_id)
-        .aggregate(total=Sum("revenue"))["total"]
+        .exclude(pickup_line_id__in=excluding_line_ids)
+        .values("leader_id")
+        .annotate(total=Sum("revenue"))
+        .values_list("leader_id", "total")
     )
-    return total or Decimal("0.00")
+    return {leader_id: Decimal("0.00") for leader_id in leader_ids} | dict(rows)
 
 
 def visible_leader(user, leader_id: int | None) -> GroupLeader:

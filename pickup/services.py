@@ -371,17 +371,17 @@ def collect_with_code(
     point = selectors.visible_point(user, pickup_point_id)
     _check_not_locked(point.pk)
     found = PickupCode.objects.filter(delivery_date=delivery_date, code_hash=code_hash(delivery_date, code.strip())).first()
-    ensure_pickup_lines(delivery_date, point.pk)
     lines_here = PickupLine.objects.filter(delivery_date=delivery_date, pickup_point=point)
-    if found is None or not lines_here.filter(resident_id=found.resident_id).exists():
+    residents_lines = lines_here.filter(resident_id=found.resident_id) if found else PickupLine.objects.none()
+    known = found is not None and residents_lines.exists()
+    if found is not None and not known:
+        ensure_pickup_lines(delivery_date, point.pk)  # the pipeline makes them at the cutoff; a day it has not reached yet
+        known = residents_lines.exists()
+    if not known:
         _count_wrong_code(point.pk)
         raise InvalidInput("this pickup code is not valid at this point today", field="code")
     with transaction.atomic():
-        lines = list(
-            lines_here.select_for_update(of=("self",))
-            .filter(resident_id=found.resident_id)
-            .select_related("resident", "product", "leader")
-        )
+        lines = list(residents_lines.select_for_update(of=("self",)).select_related("resident", "product", "leader"))
         by_order_line = {line.order_line_id: line for line in lines}
         if quantities is None:
             quantities = {line.order_line_id: line.collectable_quantity for line in lines if line.collectable_quantity > 0}
@@ -396,13 +396,16 @@ def collect_with_code(
                     f"between 1 and {line.collectable_quantity} of order line {order_line_id} can be collected",
                     field=f"lines.{index}.quantity",
                 )
-        for order_line_id, quantity in quantities.items():
-            line = by_order_line[order_line_id]
-            line.collected_quantity += quantity
+        handed_over = [by_order_line[order_line_id] for order_line_id in quantities]
+        for line in handed_over:
+            line.collected_quantity += quantities[line.order_line_id]
             line.collected_at = now
-            line.save(update_fields=["collected_quantity", "collected_at"])
-            Collection.objects.create(pickup_line=line, quantity=quantity, collected_by=user, collected_at=now)
-            _accrue(line, now, collected=True)
+        PickupLine.objects.bulk_update(handed_over, ["collected_quantity", "collected_at"])
+        Collection.objects.bulk_create(
+            Collection(pickup_line=line, quantity=quantities[line.order_line_id], collected_by=user, collected_at=now)
+            for line in handed_over
+        )
+        _accrue(handed_over, now, collected=True)
     return PickupResult(lines[0].resident, lines, quantities)
 
 
@@ -413,13 +416,42 @@ def _tiers() -> dict[str, tuple[commission.Bracket, ...]]:
     return commission.parse_tiers(settings.PICKUP_COMMISSION_TIERS, settings.PICKUP_COMMISSION_CAP)
 
 
-def _leader_rate(line: PickupLine, revenue: Decimal, at: datetime) -> Decimal:
+class _MonthRevenue:
+    """Leaders' month-to-date collected revenue while a batch of their lines is accrued.
+
+    A line's tier rate counts the month's revenue including the line itself and the batch lines
+    accrued before it, as if the lines were accrued one after another.
+    """
+
+    def __init__(self, lines: list[PickupLine], accruals: dict[int, dict[str, CommissionEntry]], at: datetime):
+        self.lines, self.at = lines, at
+        self.elsewhere: dict[int, Decimal] | None = None  # read when a tier rate is first needed
+        self.in_batch: dict[int, Decimal] = {}
+        self.batch_total: dict[int, Decimal] = defaultdict(Decimal)
+        for line in lines:
+            entry = accruals[line.pk].get(Beneficiary.LEADER)
+            if entry is not None and entry.earned_at <= at:
+                self.counted(line, entry.revenue)
+
+    def including(self, line: PickupLine, revenue: Decimal) -> Decimal:
+        if self.elsewhere is None:
+            self.elsewhere = selectors.month_collected_gmv(
+                {other.leader_id for other in self.lines}, self.at, excluding_line_ids=[other.pk for other in self.lines]
+            )
+        batch = self.batch_total[line.leader_id] - self.in_batch.get(line.pk, Decimal(0))
+        return self.elsewhere[line.leader_id] + batch + revenue
+
+    def counted(self, line: PickupLine, revenue: Decimal) -> None:
+        self.batch_total[line.leader_id] += revenue - self.in_batch.get(line.pk, Decimal(0))
+        self.in_batch[line.pk] = revenue
+
+
+def _leader_rate(line: PickupLine, month: _MonthRevenue, revenue: Decimal) -> Decimal:
     """The category's own rate if configured, else the leader's tier rate for the month's collected GMV."""
     category_rate = settings.PICKUP_COMMISSION_CATEGORY_RATES.get(line.product.category)
     if category_rate is not None:
         return min(Decimal(str(category_rate)), settings.PICKUP_COMMISSION_CAP)
-    month_gmv = selectors.month_collected_gmv(line.leader_id, at, excluding_line_id=line.pk) + revenue
-    return commission.tier_rate(_tiers()[line.leader.tier], month_gmv)
+    return commission.tier_rate(_tiers()[line.leader.tier], month.including(line, revenue))
 
 
 def _head_leader_id(line: PickupLine) -> int | None:
@@ -429,38 +461,50 @@ def _head_leader_id(line: PickupLine) -> int | None:
     return link.head_leader_id if link else None
 
 
-def _accrue(line: PickupLine, now: datetime, *, collected: bool) -> None:
-    """Bring the line's commission in line with its collected, unrefunded units.
+def _accrue(lines: list[PickupLine], now: datetime, *, collected: bool) -> None:
+    """Bring each line's commission in line with its collected, unrefunded units, in a few queries per batch.
 
     Before settlement the accrual itself changes (a new collection also restarts the settlement
     wait); after it, a lower amount adds a clawback entry for the difference, to the next statement.
+    The lines must be locked by the caller (select_for_update) and come with leader and product.
     """
-    quantity = line.collected_quantity - selectors.refunded_by_claims(line)
-    revenue = _money(quantity, line.unit_price)
-    accruals = {e.beneficiary: e for e in line.commission_entries.select_for_update().filter(kind=EntryKind.ACCRUAL)}
-    leader_entry = accruals.get(Beneficiary.LEADER)
-    rate = leader_entry.rate if leader_entry else _leader_rate(line, revenue, now)
-    head_leader_id = _head_leader_id(line)
-    head_rate = settings.PICKUP_HEAD_LEADER_BONUS_RATE if head_leader_id else Decimal(0)
-    split = commission.line_commission(revenue, rate, cap=settings.PICKUP_COMMISSION_CAP, head_leader_rate=head_rate)
-    targets = [(Beneficiary.LEADER, line.leader_id, rate, split.leader)]
-    if head_leader_id:
-        targets.append((Beneficiary.HEAD_LEADER, head_leader_id, head_rate, split.head_leader))
-    for beneficiary, leader_id, beneficiary_rate, amount in targets:
-        entry = accruals.get(beneficiary)
-        if entry is None:
-            CommissionEntry.objects.create(
-                kind=EntryKind.ACCRUAL, beneficiary=beneficiary, leader_id=leader_id, pickup_line=line, quantity=quantity,
-                revenue=revenue, rate=beneficiary_rate, amount=amount, earned_at=now,
-                due_at=now + timedelta(days=settings.PICKUP_SETTLEMENT_DAYS), created_at=now,
-            )
-        elif entry.settled_at is None:
-            entry.quantity, entry.revenue, entry.amount = quantity, revenue, amount
-            if collected:
-                entry.earned_at, entry.due_at = now, now + timedelta(days=settings.PICKUP_SETTLEMENT_DAYS)
-            entry.save(update_fields=["quantity", "revenue", "amount", "earned_at", "due_at"])
-        else:
-            _claw_back(entry, quantity, revenue, amount, now)
+    line_ids = [line.pk for line in lines]
+    refunded = selectors.refunded_by_claims(line_ids)
+    accruals: dict[int, dict[str, CommissionEntry]] = {line_id: {} for line_id in line_ids}
+    for entry in CommissionEntry.objects.select_for_update().filter(pickup_line_id__in=line_ids, kind=EntryKind.ACCRUAL):
+        accruals[entry.pickup_line_id][entry.beneficiary] = entry
+    month = _MonthRevenue(lines, accruals, now)
+    created, changed = [], []
+    for line in lines:
+        quantity = line.collected_quantity - refunded.get(line.pk, 0)
+        revenue = _money(quantity, line.unit_price)
+        leader_entry = accruals[line.pk].get(Beneficiary.LEADER)
+        rate = leader_entry.rate if leader_entry else _leader_rate(line, month, revenue)
+        head_leader_id = _head_leader_id(line)
+        head_rate = settings.PICKUP_HEAD_LEADER_BONUS_RATE if head_leader_id else Decimal(0)
+        split = commission.line_commission(revenue, rate, cap=settings.PICKUP_COMMISSION_CAP, head_leader_rate=head_rate)
+        targets = [(Beneficiary.LEADER, line.leader_id, rate, split.leader)]
+        if head_leader_id:
+            targets.append((Beneficiary.HEAD_LEADER, head_leader_id, head_rate, split.head_leader))
+        for beneficiary, leader_id, beneficiary_rate, amount in targets:
+            entry = accruals[line.pk].get(beneficiary)
+            if entry is None:
+                created.append(CommissionEntry(
+                    kind=EntryKind.ACCRUAL, beneficiary=beneficiary, leader_id=leader_id, pickup_line=line, quantity=quantity,
+                    revenue=revenue, rate=beneficiary_rate, amount=amount, earned_at=now,
+                    due_at=now + timedelta(days=settings.PICKUP_SETTLEMENT_DAYS), created_at=now,
+                ))
+            elif entry.settled_at is None:
+                entry.quantity, entry.revenue, entry.amount = quantity, revenue, amount
+                if collected:
+                    entry.earned_at, entry.due_at = now, now + timedelta(days=settings.PICKUP_SETTLEMENT_DAYS)
+                changed.append(entry)
+            else:
+                _claw_back(entry, quantity, revenue, amount, now)
+        if leader_entry is None or leader_entry.settled_at is None:
+            month.counted(line, revenue)
+    CommissionEntry.objects.bulk_create(created)
+    CommissionEntry.objects.bulk_update(changed, ["quantity", "revenue", "amount", "earned_at", "due_at"])
 
 
 def _claw_back(settled: CommissionEntry, quantity: int, revenue: Decimal, amount: Decimal, now: datetime) -> None:
@@ -556,7 +600,7 @@ def decide_claim(*, user, claim_id: int, approve: bool, note: str = "", now: dat
                 reason=f"{claim.get_kind_display()} claim approved: {claim.reason}", created_by=user, created_at=now,
             )
             if claim.source == ClaimSource.RESIDENT:
-                _accrue(line, now, collected=False)
+                _accrue([line], now, collected=False)
         elif claim.source == ClaimSource.RECEIPT:
             PickupLine.objects.filter(pk=line.pk).update(missing_quantity=F("missing_quantity") - claim.quantity)
     return claim

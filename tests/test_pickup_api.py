@@ -189,6 +189,14 @@ def test_the_monthly_gmv_moves_a_leader_up_a_bracket(pickup_day, at_the_point, l
     assert CommissionEntry.objects.get().rate == Decimal("0.06")
 
 
+
+def test_within_one_collection_each_line_counts_the_lines_before_it(pickup_day, at_the_point, leader_api, settings):
+    settings.PICKUP_COMMISSION_TIERS = {"ordinary": [[0, "0.05"], [80, "0.06"]]}
+    day, p1 = pickup_day, pickup_day.points[0]
+    collect(leader_api, day, p1, at_the_point["Ann"])  # 25.00 and 59.80: only together do they pass 80
+    rates = list(CommissionEntry.objects.order_by("pickup_line_id").values_list("rate", flat=True))
+    assert rates == [Decimal("0.0500"), Decimal("0.0600")]
+
 # --- statements ---
 
 

@@ -9,11 +9,24 @@ from decimal import Decimal
 import numpy as np
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.conf import settings
 from django.db.models import Q
 
 from core.models import Role
 from core.services import grant_role
-from grouporders.demo import CODE_PREFIX, USER_PREFIX, City, CityShape, flush_demo_data, seed_city, seed_history
+from grouporders.demo import (
+    CODE_PREFIX,
+    PROMOTION_SHARE,
+    PROMOTION_UPLIFT,
+    QUANTITIES,
+    USER_PREFIX,
+    WEEKDAY_FACTOR,
+    City,
+    CityShape,
+    flush_demo_data,
+    seed_city,
+    seed_history,
+)
 from grouporders.models import SalesWave
 from pickup.models import Claim, Collection, CommissionEntry, PickupCode, PickupLine, Receipt, Refund
 from procurement import services as procurement_services
@@ -38,7 +51,11 @@ CITIES = {
     "medium": CityShape(pickup_points=600, depots=4, products=120, lines_per_day=150_000),
     "large": CityShape(pickup_points=3_000, depots=10, products=300, lines_per_day=1_000_000),
 }
-STOPS_PER_VAN = 6  # a 3.5-tonne van carries about six points' goods
+STOPS_PER_VAN = 6  # stops a van serves in its shift at most
+VAN_CRATES = 240
+VAN_FILL = 0.8  # plan for vans 80 % full: the solver needs slack to fit whole points
+BUSIEST_DAY = max(WEEKDAY_FACTOR) * (1 + PROMOTION_SHARE * (PROMOTION_UPLIFT - 1))  # Saturday, with the promotions
+ZONES = 3  # ambient, chilled, frozen goods travel in separate crates: each zone's last crate is part full
 
 # (code, name, categories it supplies first)
 SUPPLIERS = [
@@ -118,15 +135,27 @@ def add_suppliers(rng: random.Random, city: City) -> int:
     return terms
 
 
+def busiest_crates(city: City) -> np.ndarray:
+    """Crates each pickup point needs on a busy day: its lines, the units per line, each unit's share of a crate."""
+    crate = np.array([
+        max(product.volume_ml / settings.CRATE_VOLUME_ML, product.weight_g / settings.CRATE_MAX_WEIGHT_G)
+        for product in city.products
+    ])
+    per_line = float(city.popularity @ crate) * QUANTITIES.mean()
+    return city.point_lines * BUSIEST_DAY * per_line + ZONES
+
+
 def add_fleet(rng: random.Random, city: City) -> int:
-    """A van with a driver for every few pickup points of each depot (and a spare). Every van has chilled and
-    frozen compartments: nearly every point orders some chilled and frozen goods each day."""
+    """Enough vans with a driver for each depot's busy day (by crates and by stops per shift), and a spare.
+    Every van has chilled and frozen compartments: nearly every point orders some chilled and frozen goods each day."""
     vans = 0
+    crates = busiest_crates(city)
     for depot in city.depots:
-        points = sum(point.depot_id == depot.pk for point in city.points)
-        for number in range(1, -(-points // STOPS_PER_VAN) + 2):
+        here = np.array([point.depot_id == depot.pk for point in city.points])
+        needed = max(-(-int(here.sum()) // STOPS_PER_VAN), int(np.ceil(crates[here].sum() / (VAN_CRATES * VAN_FILL))))
+        for number in range(1, needed + 2):
             van = Vehicle.objects.create(
-                code=f"{depot.code}-V{number:02d}", depot=depot, capacity_kg=3500, capacity_litres=16000, capacity_crates=240,
+                code=f"{depot.code}-V{number:02d}", depot=depot, capacity_kg=3500, capacity_litres=16000, capacity_crates=VAN_CRATES,
                 has_chilled_zone=True, has_frozen_zone=True,
                 shift_start=time(5, 30), shift_end=time(14, 0), cost_per_km=rng.choice([2, 3]), fixed_cost=Decimal(200),
             )

@@ -46,3 +46,16 @@ def fetch_array(values_list_queryset, dtype="int64"):
     query = values_list_queryset.query
     width = len(query.values_select) + len(query.annotation_select)
     return np.array(rows, dtype=dtype).reshape(-1, width)
+
+
+def insert_from_select(model, fields: Sequence[str], values_list_queryset) -> int:
+    """INSERT INTO the model's table (`fields`, column names) the rows of a values_list() queryset, in
+    the database (one INSERT … SELECT, no row passes through Python); rows that would break a unique
+    constraint are skipped. Returns the rows inserted. Columns come in SQL order, as in fetch_array.
+    """
+    sql, params = values_list_queryset.query.sql_with_params()
+    columns = ", ".join(connection.ops.quote_name(f) for f in fields)
+    with connection.cursor() as cursor:
+        # SQLite needs the SELECT to have a WHERE for the upsert clause to parse; every caller filters.
+        cursor.execute(f"INSERT INTO {model._meta.db_table} ({columns}) {sql} ON CONFLICT DO NOTHING", params)
+        return cursor.rowcount

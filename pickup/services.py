@@ -15,11 +15,13 @@ import qrcode
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import F, Min, Sum
+from django.db.models import DateField, F, Min, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from catalog.models import StorageTemperature
+from core.bulk import insert_from_select
 from core.errors import Conflict, InvalidInput, NotFound, ServiceError
 from grouporders import services as order_services
 from grouporders.models import LineStatus, OrderLine, Resident, SalesWave, WaveStatus
@@ -61,27 +63,27 @@ def _money(quantity: int, unit_price: Decimal) -> Decimal:
 
 
 def ensure_pickup_lines(delivery_date: date, pickup_point_id: int | None = None) -> int:
-    """Create the day's pickup lines that do not exist yet, from the active order lines and their shortages."""
+    """Create the day's pickup lines that do not exist yet, from the active order lines and their shortages,
+    in one INSERT … SELECT (a large city's day is a million lines)."""
     lines = OrderLine.objects.filter(status=LineStatus.ACTIVE, order__wave__delivery_date=delivery_date, pickup__isnull=True)
     if pickup_point_id is not None:
         lines = lines.filter(order__pickup_point_id=pickup_point_id)
-    rows = lines.values_list(
+    rows = lines.order_by().annotate(
+        day=Value(delivery_date, output_field=DateField()),
+        short=Coalesce("shortage__quantity", 0),
+        missing=Value(0),
+        collected=Value(0),
+        returned=Value(0),
+        no_disposition=Value(""),
+    ).values_list(
+        # fields first, then the annotations: the SQL's column order
         "id", "order__pickup_point_id", "order__leader_id", "resident_id", "deal__product_id", "unit_price", "quantity",
-        "shortage__quantity",
+        "day", "short", "missing", "collected", "returned", "no_disposition",
     )
-    created = PickupLine.objects.bulk_create(
-        (
-            PickupLine(
-                order_line_id=line_id, delivery_date=delivery_date, pickup_point_id=point_id, leader_id=leader_id,
-                resident_id=resident_id, product_id=product_id, unit_price=price, ordered_quantity=quantity,
-                shortage_quantity=short or 0,
-            )
-            for line_id, point_id, leader_id, resident_id, product_id, price, quantity, short in rows
-        ),
-        ignore_conflicts=True,
-        batch_size=2000,
-    )
-    return len(created)
+    return insert_from_select(PickupLine, [
+        "order_line_id", "pickup_point_id", "leader_id", "resident_id", "product_id", "unit_price", "ordered_quantity",
+        "delivery_date", "shortage_quantity", "missing_quantity", "collected_quantity", "returned_quantity", "return_disposition",
+    ], rows)
 
 
 def _left_at_point():

@@ -278,9 +278,12 @@ def draw_promotions(np_rng: np.random.Generator, city: City) -> np.ndarray:
 
 
 def expected_lines(city: City, day: date, promoted: np.ndarray) -> np.ndarray:
-    """Mean order lines per (pickup point, product) on the day: the point's size, the weekday, the promotions."""
+    """Mean order lines per (pickup point, product) on the day: the point's size, the weekday, the promotions.
+
+    A promotion lifts its own product only (no cannibalisation of the others), so a day with many
+    promotions sells more; on average they add PROMOTION_SHARE × (PROMOTION_UPLIFT − 1) to the day.
+    """
     share = city.popularity * np.where(promoted, PROMOTION_UPLIFT, 1.0)
-    share /= share.sum() / (1 + PROMOTION_SHARE * (PROMOTION_UPLIFT - 1))  # promotions add demand overall
     return np.outer(city.point_lines * WEEKDAY_FACTOR[day.weekday()], share)
 
 

@@ -59,3 +59,17 @@ def insert_from_select(model, fields: Sequence[str], values_list_queryset) -> in
         # SQLite needs the SELECT to have a WHERE for the upsert clause to parse; every caller filters.
         cursor.execute(f"INSERT INTO {model._meta.db_table} ({columns}) {sql} ON CONFLICT DO NOTHING", params)
         return cursor.rowcount
+
+
+def refresh_statistics(*models) -> None:
+    """ANALYZE the models' tables on PostgreSQL after a bulk load of a large share of their rows.
+
+    The planner's row estimates come from these statistics; right after a bulk load (before
+    autovacuum, which may be off, catches up) they can be off by orders of magnitude, and a plan
+    built for a few rows (nested loops over an index) then runs for minutes.
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for model in models:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")

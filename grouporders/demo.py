@@ -19,12 +19,12 @@ from django.db import transaction
 from django.db.models import Q
 
 from catalog.models import Depot, PickupPoint, Product, StorageTemperature, Warehouse
-from core.bulk import copy_rows
+from core.bulk import copy_rows, refresh_statistics
 from core.models import Role
 from core.services import ensure_role_groups, grant_role
 
 from . import services
-from .models import Deal, DemandLine, GroupLeader, LeaderOrder, LineStatus, OrderLine, SalesWave, WaveStatus
+from .models import Deal, DemandLine, GroupLeader, LeaderOrder, OrderLine, SalesWave, WaveStatus
 
 CODE_PREFIX = "DEMO-"
 USER_PREFIX = "demo-"
@@ -324,6 +324,7 @@ def seed_history(np_rng: np.random.Generator, city: City, first_day: date, days:
                 for r, c in zip(rows.tolist(), cols.tolist())
             ),
         )
+    refresh_statistics(DemandLine, Deal, SalesWave)  # a large city's history is millions of rows
     return written
 
 

@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from catalog.models import StorageTemperature
-from core.bulk import insert_from_select
+from core.bulk import copy_rows, insert_from_select
 from core.errors import Conflict, InvalidInput, NotFound, ServiceError
 from grouporders import services as order_services
 from grouporders.models import LineStatus, OrderLine, Resident, SalesWave, WaveStatus
@@ -264,13 +264,24 @@ def _deliver(issued: list[IssuedCode]) -> None:
         transaction.on_commit(lambda: sender(issued))
 
 
-def _issued(residents: list[Resident], delivery_date: date, now: datetime) -> tuple[list[IssuedCode], list[PickupCode]]:
+_CODE_FIELDS = ["delivery_date", "resident_id", "code_hash", "issued_at"]
+
+
+def _issued(residents: list[tuple[int, str, str]], delivery_date: date, now: datetime) -> tuple[list[IssuedCode], list[tuple]]:
+    """New codes for (resident id, name, masked phone), and their rows for PickupCode (`_CODE_FIELDS`)."""
     taken = set(PickupCode.objects.filter(delivery_date=delivery_date).values_list("code_hash", flat=True))
+    # Random codes must stay hard to guess and quick to draw: keep the day's codes under half the space.
+    if 2 * (len(taken) + len(residents)) > 10 ** settings.PICKUP_CODE_DIGITS:
+        raise Conflict(
+            f"{len(taken) + len(residents)} residents on {delivery_date} are too many for {settings.PICKUP_CODE_DIGITS}-digit "
+            "pickup codes; raise PICKUP_CODE_DIGITS",
+            field="delivery_date",
+        )
     issued, rows = [], []
-    for resident in residents:
+    for resident_id, name, phone_masked in residents:
         code, digest = _fresh_code(delivery_date, taken)
-        issued.append(IssuedCode(resident.pk, resident.name, resident.phone_masked, delivery_date, code))
-        rows.append(PickupCode(delivery_date=delivery_date, resident=resident, code_hash=digest, issued_at=now))
+        issued.append(IssuedCode(resident_id, name, phone_masked, delivery_date, code))
+        rows.append((delivery_date, resident_id, digest, now))
     return issued, rows
 
 
@@ -292,9 +303,10 @@ def issue_pickup_codes(*, delivery_date: date, now: datetime | None = None) -> l
             .exclude(pickup_codes__delivery_date=delivery_date)
             .distinct()
             .order_by("pk")
+            .values_list("pk", "name", "phone_masked")
         )
         issued, rows = _issued(residents, delivery_date, now)
-        PickupCode.objects.bulk_create(rows, batch_size=2000)
+        copy_rows(PickupCode, _CODE_FIELDS, rows)
         _deliver(issued)
     return issued
 
@@ -304,14 +316,18 @@ def reissue_pickup_code(*, delivery_date: date, resident_id: int, now: datetime 
     now = now or timezone.now()
     with transaction.atomic():
         _lock_day(delivery_date)
-        resident = Resident.objects.filter(
-            pk=resident_id, order_lines__status=LineStatus.ACTIVE, order_lines__order__wave__delivery_date=delivery_date
-        ).first()
+        resident = (
+            Resident.objects.filter(
+                pk=resident_id, order_lines__status=LineStatus.ACTIVE, order_lines__order__wave__delivery_date=delivery_date
+            )
+            .values_list("pk", "name", "phone_masked")
+            .first()
+        )
         if resident is None:
             raise NotFound(f"resident {resident_id} has nothing to collect on {delivery_date}", field="resident_id")
-        PickupCode.objects.filter(delivery_date=delivery_date, resident=resident).delete()
+        PickupCode.objects.filter(delivery_date=delivery_date, resident_id=resident_id).delete()
         [issued], rows = _issued([resident], delivery_date, now)
-        PickupCode.objects.bulk_create(rows)
+        copy_rows(PickupCode, _CODE_FIELDS, rows)
         _deliver([issued])
     return issued
 

@@ -98,6 +98,17 @@ def test_only_hashes_are_stored_and_codes_are_issued_once(
     assert collect(leader_api, day, day.points[0], new["code"]).status_code == 200
 
 
+def test_a_day_with_more_residents_than_the_codes_can_keep_apart_is_refused(pickup_day, operator_api, settings):
+    settings.PICKUP_CODE_DIGITS = 1  # ten codes: the four residents stay under half of them
+    response = operator_api.post("/api/pickup/codes/issue", {"delivery_date": pickup_day.delivery_date.isoformat()})
+    assert response.status_code == 200 and len(response.json()) == 4
+    PickupCode.objects.all().delete()
+    settings.PICKUP_CODE_DIGITS = 0  # one code for four residents
+    response = operator_api.post("/api/pickup/codes/issue", {"delivery_date": pickup_day.delivery_date.isoformat()})
+    assert response.status_code == 409 and response.json()["field"] == "delivery_date" and "PICKUP_CODE_DIGITS" in response.json()["detail"]
+    assert not PickupCode.objects.exists()
+
+
 def test_codes_wait_for_the_cutoff(wave, operator_api):
     response = operator_api.post("/api/pickup/codes/issue", {"delivery_date": wave.delivery_date.isoformat()})
     assert response.status_code == 409 and response.json()["field"] == "delivery_date"

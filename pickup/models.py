@@ -46,10 +46,16 @@ class PickupLine(models.Model):
 
     order_line = models.OneToOneField(OrderLine, on_delete=models.PROTECT, related_name="pickup")
     delivery_date = models.DateField()
-    pickup_point = models.ForeignKey(PickupPoint, on_delete=models.PROTECT, related_name="+")
-    leader = models.ForeignKey(GroupLeader, on_delete=models.PROTECT, related_name="pickup_lines")
-    resident = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="pickup_lines")
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    # Copies of the order line's own references, for queries by point, leader, resident and product.
+    # The database checks them through order_line (whose order, resident and deal it keeps), not again
+    # here, and indexes only what is looked up without the day (the resident, for privacy requests):
+    # per-row foreign-key checks and index entries were most of the cost of a large city's million lines.
+    pickup_point = models.ForeignKey(PickupPoint, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False)
+    leader = models.ForeignKey(
+        GroupLeader, on_delete=models.PROTECT, related_name="pickup_lines", db_constraint=False, db_index=False
+    )
+    resident = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="pickup_lines", db_constraint=False)
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False)
     unit_price = models.DecimalField(max_digits=10, decimal_places=2)
     ordered_quantity = models.PositiveIntegerField()
     shortage_quantity = models.PositiveIntegerField(help_text="Cut by the warehouse for lack of stock.")

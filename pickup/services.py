@@ -7,10 +7,12 @@ import hmac
 import io
 import secrets
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+import numpy as np
 import qrcode
 from django.conf import settings
 from django.core.cache import cache
@@ -229,10 +231,21 @@ class IssuedCode:
         return base64.b64encode(self.qr_png).decode()
 
 
+def code_hasher(delivery_date: date) -> Callable[[str], str]:
+    """The day's keyed hash of a code: keyed with the day too, so one code on two days hashes
+    differently and a leaked table reveals nothing. The key and day are absorbed once per day."""
+    day = hmac.new(settings.PICKUP_CODE_HASH_KEY.encode(), f"{delivery_date.isoformat()}:".encode(), hashlib.sha256)
+
+    def digest(code: str) -> str:
+        keyed = day.copy()
+        keyed.update(code.encode())
+        return keyed.hexdigest()
+
+    return digest
+
+
 def code_hash(delivery_date: date, code: str) -> str:
-    """Keyed with the day, so one code on two days hashes differently and a leaked table reveals nothing."""
-    message = f"{delivery_date.isoformat()}:{code}".encode()
-    return hmac.new(settings.PICKUP_CODE_HASH_KEY.encode(), message, hashlib.sha256).hexdigest()
+    return code_hasher(delivery_date)(code)
 
 
 def draw_qr_png(code: str) -> bytes:
@@ -242,13 +255,21 @@ def draw_qr_png(code: str) -> bytes:
     return buffer.getvalue()
 
 
-def _fresh_code(delivery_date: date, taken: set[str]) -> tuple[str, str]:
-    while True:
-        code = f"{secrets.randbelow(10 ** settings.PICKUP_CODE_DIGITS):0{settings.PICKUP_CODE_DIGITS}d}"
-        digest = code_hash(delivery_date, code)
-        if digest not in taken:
-            taken.add(digest)
-            return code, digest
+def _fresh_codes(delivery_date: date, count: int, taken: set[str]) -> list[tuple[str, str]]:
+    """`count` random codes (with their hashes) not among the day's `taken` hashes, which it extends."""
+    digits = settings.PICKUP_CODE_DIGITS
+    digest_of = code_hasher(delivery_date)
+    fresh: list[tuple[str, str]] = []
+    while len(fresh) < count:
+        # 64 random bits per code from the OS's CSPRNG; the modulo's bias (10**6 / 2**64) is nil.
+        numbers = np.frombuffer(secrets.token_bytes(8 * (count - len(fresh))), dtype=np.uint64) % np.uint64(10**digits)
+        for number in numbers.tolist():
+            code = f"{number:0{digits}d}"
+            digest = digest_of(code)
+            if digest not in taken:
+                taken.add(digest)
+                fresh.append((code, digest))
+    return fresh
 
 
 def _lock_day(delivery_date: date) -> None:
@@ -278,8 +299,7 @@ def _issued(residents: list[tuple[int, str, str]], delivery_date: date, now: dat
             field="delivery_date",
         )
     issued, rows = [], []
-    for resident_id, name, phone_masked in residents:
-        code, digest = _fresh_code(delivery_date, taken)
+    for (resident_id, name, phone_masked), (code, digest) in zip(residents, _fresh_codes(delivery_date, len(residents), taken)):
         issued.append(IssuedCode(resident_id, name, phone_masked, delivery_date, code))
         rows.append((delivery_date, resident_id, digest, now))
     return issued, rows

@@ -204,6 +204,8 @@ def day_totals(delivery_date: date) -> dict:
         "stops": totals["stops"] or 0,
         "dropped_stops": totals["dropped"] or 0,
         "distance_km": round((totals["distance_m"] or 0) / 1000, 1),
+        # Searching is most of planning; the rest (loads, matrices, storing) is what scales with the day.
+        "solver_seconds": round(sum(stats.get("seconds", 0) for stats in plans_of_day.values_list("solver_stats", flat=True)), 3),
     }
 
 

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import PickupPoint
+from core.bulk import copy_rows
 from core.errors import Conflict, InvalidInput, NotFound
 from warehouse.services import RouteStops, build_sort_lists
 
@@ -311,13 +312,14 @@ def _store(
                     remaining_weight_g=remaining[0], remaining_volume_ml=remaining[1], remaining_crates=remaining[2],
                 )
                 new_stops.append(stop)
-                new_lines.extend(RouteStopLine(stop=stop, product_id=p, quantity=q) for p, q in load.lines.items())
+                new_lines.extend((stop, product_id, quantity) for product_id, quantity in load.lines.items())
         served = {int(planned.vehicle) for planned in result.routes}
         for vehicle_id, part in setup.driven.items():
             if vehicle_id not in served:  # on the road with nothing more to deliver: back to the depot
                 _finish_route(part, setup, at)
         RouteStop.objects.bulk_create(new_stops)
-        RouteStopLine.objects.bulk_create(new_lines)
+        # A large depot's day is tens of thousands of stop lines: COPY them as plain rows.
+        copy_rows(RouteStopLine, ["stop_id", "product_id", "quantity"], ((stop.pk, p, q) for stop, p, q in new_lines))
         available = list(setup.vehicles.values())
         DroppedStop.objects.bulk_create(
             DroppedStop(

@@ -38,14 +38,16 @@ class Command(BaseCommand):
             f"{net['products']} products, {net['residents']} residents, {net['vans']} vans"
         ))
         w(f"  {'day':<10} {'pipeline':<9} {'orders':>6} {'lines':>6} {'GMV':>11} {'fill':>6} {'refunds':>9} "
-          f"{'vans':>4} {'km':>6} {'on time':>7} {'pickup':>6} {'WAPE':>5} {'seconds':>7}")
+          f"{'vans':>4} {'km':>6} {'on time':>7} {'pickup':>6} {'WAPE':>5} {'seconds':>7} {'pipeline':>8} {'solving':>7}")
         for d in s["days"]:
             w(
                 f"  {d['delivery_date']:<10} {d['pipeline']['status']:<9} {d['orders']:>6} {d['lines']:>6} {d['gmv']:>11} "
                 f"{_pct(d['fill_rate']):>6} {d['shortage_refunds']:>9} {d['vehicles_used']:>4} {d['km']:>6} "
                 f"{_pct(d['on_time_stop_rate']):>7} {_pct(d['pickup_rate']):>6} {_num(d['forecast_wape']):>5} "
-                f"{sum(d['timings']['phases'].values()):>7.1f}"
+                f"{sum(d['timings']['phases'].values()):>7.1f} {d['timings']['pipeline_besides_route_solving']:>8.1f} "
+                f"{d['timings']['pipeline_route_solving']:>7.1f}"
             )
+        w("  seconds: the whole simulated day; pipeline: its nightly steps besides route solving; solving: route search")
         w(self.style.SUCCESS(f"Report: {(out / 'report.html').resolve()}  (summary.json beside it; {s['total_seconds']} s)"))
 
 

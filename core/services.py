@@ -1,15 +1,18 @@
 """Writes of the access layer: API tokens, roles, remembered answers to idempotent requests."""
 import hashlib
+import json
 import secrets
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import Group
-from django.db import IntegrityError, transaction
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from .errors import InvalidInput
 from .models import ApiToken, IdempotentRequest, Role
+from .rawsql import columns, converted, execute, fetch, fields_of, placeholders
 
 
 def token_hash(raw: str) -> str:
@@ -64,9 +67,7 @@ def run_idempotent(*, user, key: str | None, fingerprint: str, action) -> tuple[
     try:
         with transaction.atomic():
             status, body = action()
-            IdempotentRequest.objects.create(
-                user=user, key=key, fingerprint=fingerprint, status_code=status, response_body=body
-            )
+            _remember(user, key, fingerprint, status, body)
         return status, body
     except IntegrityError:
         stored = _remembered(user, key, fingerprint)
@@ -75,15 +76,38 @@ def run_idempotent(*, user, key: str | None, fingerprint: str, action) -> tuple[
         return stored
 
 
+# Plain SQL (see core.rawsql): these two statements run on every idempotent write.
+_REMEMBERED_FIELDS = fields_of(IdempotentRequest, "fingerprint", "status_code", "response_body")
+_REMEMBER_FIELDS = fields_of(
+    IdempotentRequest, "user_id", "key", "fingerprint", "status_code", "response_body", "created_at"
+)
+
+
 def _remembered(user, key: str, fingerprint: str) -> tuple[int, object] | None:
-    record = IdempotentRequest.objects.filter(user=user, key=key).first()
-    if record is None:
+    rows = fetch(
+        f"SELECT {columns(_REMEMBERED_FIELDS)} FROM {IdempotentRequest._meta.db_table}"
+        " WHERE user_id = %s AND key = %s",
+        [user.pk, key],
+        prepare=True,
+    )
+    if not rows:
         return None
-    if record.fingerprint != fingerprint:
+    stored_fingerprint, status_code, body = converted(_REMEMBERED_FIELDS, rows[0])
+    if stored_fingerprint != fingerprint:
         raise InvalidInput(
             "this Idempotency-Key was already used for a different request", field="Idempotency-Key"
         )
-    return record.status_code, record.response_body
+    return status_code, body
+
+
+def _remember(user, key: str, fingerprint: str, status: int, body) -> None:
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    execute(
+        f"INSERT INTO {IdempotentRequest._meta.db_table} ({columns(_REMEMBER_FIELDS)})"
+        f" VALUES ({placeholders(len(_REMEMBER_FIELDS))})",
+        [user.pk, key, fingerprint, status, json.dumps(body, cls=DjangoJSONEncoder), now],
+        prepare=True,
+    )
 
 
 def forget_old_idempotency_keys() -> int:

@@ -24,6 +24,7 @@ from .schemas import (
     WaveClosingOut,
     WaveIn,
     WaveOut,
+    submitted_order_json,
 )
 
 router = Router(tags=["group-leader orders"])
@@ -105,15 +106,14 @@ def submit_order(request, payload: LeaderOrderIn, idempotency_key: str | None = 
             pickup_point_id=payload.pickup_point_id,
             lines=[
                 services.LineInput(
-                    resident=services.ResidentInput(**line.resident.dict()),
+                    resident=services.ResidentInput(line.resident.name, line.resident.phone, line.resident.consent),
                     deal_id=line.deal_id,
                     quantity=line.quantity,
                 )
                 for line in payload.lines
             ],
         )
-        body = LeaderOrderOut.from_orm(order).model_dump(mode="json")
-        return (201 if order.revision == 1 else 200), body
+        return (201 if order.revision == 1 else 200), submitted_order_json(order)
 
     return idempotent(request, submit)
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from catalog.models import PickupPoint, Product
 from core.errors import Conflict, InvalidInput, NotFound
 from core.models import Role
+from core.rawsql import any_of, columns, concrete_fields, execute, fetch, fields_of, instance, instances, placeholders
 
 from .models import (
     Deal,
@@ -116,16 +117,35 @@ def _lock_wave_for_orders(wave_id: int) -> SalesWave:
         wave = SalesWave.objects.filter(pk=wave_id).first()
     if wave is None:
         raise NotFound(f"wave {wave_id} does not exist", field="wave_id")
+    _check_accepts_orders(wave)
+    return wave
+
+
+def _check_accepts_orders(wave: SalesWave) -> None:
     if not wave.accepts_orders():
         raise Conflict(
             f"the wave for {wave.delivery_date} is closed (cutoff {timezone.localtime(wave.cutoff_at):%Y-%m-%d %H:%M}); "
             "orders can no longer change",
             field="wave_id",
         )
-    return wave
 
 
 # --- leader orders -----------------------------------------------------------------------------
+#
+# Submission is the hot path of the day (thousands of leaders resubmitting until the cutoff), so its
+# statements are plain SQL (see core.rawsql): through the ORM, composing them cost more CPU than the
+# database spent running them. Each statement is one round trip; none is repeated per line.
+
+_WAVE_FIELDS = concrete_fields(SalesWave)
+_DEAL_FIELDS = concrete_fields(Deal)
+_PRODUCT_FIELDS = fields_of(Product, "id", "sku", "name", "is_active")
+_POINT_FIELDS = fields_of(PickupPoint, "id", "code")
+_RESIDENT_FIELDS = concrete_fields(Resident)
+_NEW_RESIDENT_FIELDS = fields_of(
+    Resident, "name", "phone_masked", "phone_hash", "consent", "consent_at", "consent_version", "created_at"
+)
+_LINE_FIELDS = fields_of(OrderLine, "order_id", "resident_id", "deal_id", "quantity", "unit_price", "status")
+_LINES_PER_INSERT = 500  # keeps each INSERT well below SQLite's limit on parameters
 
 
 def leader_for_user(user) -> GroupLeader:
@@ -133,6 +153,81 @@ def leader_for_user(user) -> GroupLeader:
     if leader is None:
         raise NotFound("you are not an active group leader")
     return leader
+
+
+def _lock_wave_for_leader_order(user, wave_id: int, pickup_point_id: int) -> tuple[SalesWave, int, str]:
+    """The wave under its share lock (see _lock_wave_for_orders), the user's active leader id and the
+    code of the pickup point if it is theirs, in one round trip. Leader errors come first."""
+    points = GroupLeader.pickup_points.through._meta.db_table
+    rows = fetch(
+        f"SELECT l.id, (SELECT p.code FROM {points} lp JOIN {PickupPoint._meta.db_table} p ON p.id = lp.pickuppoint_id"
+        f"   WHERE lp.groupleader_id = l.id AND lp.pickuppoint_id = %s), {columns(_WAVE_FIELDS, 'w')}"
+        f" FROM {SalesWave._meta.db_table} w LEFT JOIN {GroupLeader._meta.db_table} l ON l.user_id = %s AND l.is_active"
+        " WHERE w.id = %s" + (" FOR SHARE OF w" if connection.vendor == "postgresql" else ""),
+        [pickup_point_id, user.pk, wave_id],
+        prepare=True,
+    )
+    if not rows:
+        leader_for_user(user)
+        raise NotFound(f"wave {wave_id} does not exist", field="wave_id")
+    leader_id, point_code, *wave_values = rows[0]
+    if leader_id is None:
+        raise NotFound("you are not an active group leader")
+    if point_code is None:
+        raise NotFound(f"pickup point {pickup_point_id} is not one of yours", field="pickup_point_id")
+    return instance(SalesWave, _WAVE_FIELDS, wave_values), leader_id, point_code
+
+
+def _check_line_inputs(lines: list[LineInput]) -> None:
+    if not lines:
+        raise InvalidInput("an order needs at least one line; cancel it instead", field="lines")
+    seen = set()
+    for index, line in enumerate(lines):
+        who = line.resident.resident_id if line.resident.names_known_resident() else normalize_phone(line.resident.phone)
+        key = (who, line.deal_id)
+        if key in seen:
+            raise InvalidInput("the same resident and deal appear twice; merge the lines", field=f"lines.{index}")
+        seen.add(key)
+
+
+def _residents_by_hash(hashes) -> dict[str, Resident]:
+    if not hashes:
+        return {}
+    where, params = any_of("phone_hash", hashes)
+    rows = fetch(
+        f"SELECT {columns(_RESIDENT_FIELDS)} FROM {Resident._meta.db_table} WHERE {where}", params, prepare=True
+    )
+    return {resident.phone_hash: resident for resident in instances(Resident, _RESIDENT_FIELDS, rows)}
+
+
+def _create_residents(new: list[tuple[str, ResidentInput]], now: datetime) -> dict[str, Resident]:
+    """Insert residents (phone hash, input), in the order given, and return them by hash; one already there
+    (a concurrent order made it) is skipped and not returned."""
+    table, version = Resident._meta.db_table, current_consent_version()
+    at = connection.ops.adapt_datetimefield_value(now)
+    if connection.vendor == "postgresql":
+        # One statement of fixed text whatever the number of residents, so it is planned once per connection.
+        rows = fetch(
+            f"INSERT INTO {table} ({columns(_NEW_RESIDENT_FIELDS)})"
+            " SELECT name, phone_masked, phone_hash, consent, CASE WHEN consent THEN %s::timestamptz END, %s, %s"
+            " FROM unnest(%s::varchar[], %s::varchar[], %s::varchar[], %s::boolean[])"
+            " AS r(name, phone_masked, phone_hash, consent)"
+            f" ON CONFLICT DO NOTHING RETURNING {columns(_RESIDENT_FIELDS)}",
+            [at, version, at, [who.name for _, who in new], [mask_phone(who.phone) for _, who in new],
+             [digest for digest, _ in new], [who.consent for _, who in new]],
+            prepare=True,
+        )
+    else:
+        values = []
+        for digest, who in new:
+            values += [who.name, mask_phone(who.phone), digest, who.consent, at if who.consent else None, version, at]
+        row = f"({placeholders(len(_NEW_RESIDENT_FIELDS))})"
+        rows = fetch(
+            f"INSERT INTO {table} ({columns(_NEW_RESIDENT_FIELDS)}) VALUES {', '.join([row] * len(new))}"
+            f" ON CONFLICT DO NOTHING RETURNING {columns(_RESIDENT_FIELDS)}",
+            values,
+        )
+    return {resident.phone_hash: resident for resident in instances(Resident, _RESIDENT_FIELDS, rows)}
 
 
 def _upsert_residents(lines: list[LineInput], known: dict[int, Resident]) -> list[Resident]:
@@ -160,24 +255,12 @@ def _upsert_residents(lines: list[LineInput], known: dict[int, Resident]) -> lis
         by_hash.setdefault(digest, ResidentInput(line.resident.name.strip(), phone, line.resident.consent))
     now = timezone.now()
     # Read first, then write only what is missing or changed: a resubmitted order usually needs no write.
-    residents = Resident.objects.in_bulk(list(by_hash), field_name="phone_hash")
+    residents = _residents_by_hash(list(by_hash))
     # Sorted, so two orders creating the same new residents take their index locks in one order: no deadlock.
     missing = sorted(digest for digest in by_hash if digest not in residents)
     if missing:
-        Resident.objects.bulk_create(
-            [
-                Resident(
-                    name=by_hash[digest].name,
-                    phone_masked=mask_phone(by_hash[digest].phone),
-                    phone_hash=digest,
-                    consent=by_hash[digest].consent,
-                    consent_at=now if by_hash[digest].consent else None,
-                )
-                for digest in missing
-            ],
-            ignore_conflicts=True,
-        )
-        residents.update(Resident.objects.in_bulk(missing, field_name="phone_hash"))
+        residents.update(_create_residents([(digest, by_hash[digest]) for digest in missing], now))
+        residents.update(_residents_by_hash([digest for digest in missing if digest not in residents]))
     newly_consenting = [digest for digest, r in by_hash.items() if r.consent and not residents[digest].consent]
     if newly_consenting:
         # The resident agreed to the wording shown now, which is what their consent refers to.
@@ -191,8 +274,27 @@ def _upsert_residents(lines: list[LineInput], known: dict[int, Resident]) -> lis
     return [residents[digest] for digest in line_hashes]
 
 
+def _deals_with_products(deal_ids) -> dict[int, Deal]:
+    """Deals by id, each with its product (sku, name, active flag) attached."""
+    if not deal_ids:
+        return {}
+    where, params = any_of("d.id", deal_ids)
+    rows = fetch(
+        f"SELECT {columns(_DEAL_FIELDS, 'd')}, {columns(_PRODUCT_FIELDS, 'p')}"
+        f" FROM {Deal._meta.db_table} d JOIN {Product._meta.db_table} p ON p.id = d.product_id WHERE {where}",
+        params,
+        prepare=True,
+    )
+    split = len(_DEAL_FIELDS)
+    deals = instances(Deal, _DEAL_FIELDS, [row[:split] for row in rows])
+    products = instances(Product, _PRODUCT_FIELDS, [row[split:] for row in rows])
+    for deal, product in zip(deals, products):
+        deal.product = product
+    return {deal.pk: deal for deal in deals}
+
+
 def _validate_lines(wave: SalesWave, lines: list[LineInput]) -> dict[int, Deal]:
-    deals = Deal.objects.select_related("product").in_bulk({line.deal_id for line in lines})
+    deals = _deals_with_products({line.deal_id for line in lines})
     for index, line in enumerate(lines):
         deal = deals.get(line.deal_id)
         if deal is None:
@@ -216,20 +318,20 @@ def _validate_lines(wave: SalesWave, lines: list[LineInput]) -> dict[int, Deal]:
     return deals
 
 
-def _check_per_resident_limits(order: LeaderOrder, new_lines: list[OrderLine], deals: dict[int, Deal]) -> None:
+def _check_per_resident_limits(order_id: int, new_lines: list[OrderLine], deals: dict[int, Deal]) -> None:
     """A resident may not exceed a deal's per-resident limit across all leader orders of the wave."""
     limited = [line for line in new_lines if deals[line.deal_id].per_resident_limit is not None]
     if not limited:
         return
+    of_deals, deal_params = any_of("deal_id", {line.deal_id for line in limited})
+    of_residents, resident_params = any_of("resident_id", {line.resident_id for line in limited})
     # The status is checked here rather than in SQL: with `status = 'active'` in the WHERE clause PostgreSQL
     # likes to read the whole partial unique index (every active line ever) instead of the resident index.
-    elsewhere = (
-        OrderLine.objects.filter(
-            deal_id__in={line.deal_id for line in limited},
-            resident_id__in={line.resident_id for line in limited},
-        )
-        .exclude(order=order)
-        .values_list("resident_id", "deal_id", "quantity", "status")
+    elsewhere = fetch(
+        f"SELECT resident_id, deal_id, quantity, status FROM {OrderLine._meta.db_table}"
+        f" WHERE {of_deals} AND {of_residents} AND order_id <> %s",
+        deal_params + resident_params + [order_id],
+        prepare=True,
     )
     ordered_elsewhere: dict[tuple[int, int], int] = defaultdict(int)
     for resident_id, deal_id, quantity, status in elsewhere:
@@ -256,8 +358,11 @@ def _reserve_limited_deals(quantity_change: dict[int, int], deals: dict[int, Dea
         deal = deals[deal_id]
         if change == 0 or deal.quantity_limit is None:
             continue
-        updated = Deal.objects.filter(pk=deal_id, sold_quantity__lte=deal.quantity_limit - change).update(
-            sold_quantity=F("sold_quantity") + change
+        updated = execute(
+            f"UPDATE {Deal._meta.db_table} SET sold_quantity = sold_quantity + %s"
+            " WHERE id = %s AND sold_quantity <= %s",
+            [change, deal_id, deal.quantity_limit - change],
+            prepare=True,
         )
         if not updated:
             left = Deal.objects.filter(pk=deal_id).values_list("sold_quantity", flat=True).first()
@@ -274,80 +379,115 @@ def _sold_by_deal(lines) -> dict[int, int]:
     return totals
 
 
-def _residents_on_order(leader: GroupLeader, pickup_point_id: int, wave_id: int, lines: list[LineInput]) -> dict[int, Resident]:
+def _residents_on_order(
+    leader_id: int, pickup_point_id: int, wave_id: int, lines: list[LineInput]
+) -> dict[int, Resident]:
     """The residents named by id who have a line on the leader's order being replaced: no one else's."""
     ids = {line.resident.resident_id for line in lines if line.resident.names_known_resident()}
     if not ids:
         return {}
     on_order = OrderLine.objects.filter(
-        order__leader=leader, order__pickup_point_id=pickup_point_id, order__wave_id=wave_id, resident_id=OuterRef("pk")
+        order__leader_id=leader_id,
+        order__pickup_point_id=pickup_point_id,
+        order__wave_id=wave_id,
+        resident_id=OuterRef("pk"),
     )
     return Resident.objects.filter(pk__in=ids).filter(Exists(on_order)).in_bulk()
 
 
-def submit_leader_order(*, user, wave_id: int, pickup_point_id: int, lines: list[LineInput]) -> LeaderOrder:
-    """Create or replace the leader's whole order for a pickup point in a wave, all or nothing."""
-    # leader_for_user and the ownership check in one query.
-    leader = (
-        GroupLeader.objects.filter(user=user, is_active=True)
-        .annotate(owns_point=Exists(PickupPoint.objects.filter(pk=pickup_point_id, leaders=OuterRef("pk"))))
-        .first()
+def _lock_order(leader_id: int, pickup_point_id: int, wave: SalesWave, now: datetime) -> LeaderOrder:
+    """Create the order or count one more revision of it, in one statement that also locks its row."""
+    table = LeaderOrder._meta.db_table
+    at = connection.ops.adapt_datetimefield_value(now)
+    [(order_id, revision)] = fetch(
+        f"INSERT INTO {table} (leader_id, pickup_point_id, wave_id, submitted_at, updated_at, revision)"
+        " VALUES (%s, %s, %s, %s, %s, 1)"
+        " ON CONFLICT (leader_id, pickup_point_id, wave_id) DO UPDATE"
+        f" SET revision = {table}.revision + 1, submitted_at = excluded.submitted_at, updated_at = excluded.updated_at"
+        " RETURNING id, revision",
+        [leader_id, pickup_point_id, wave.pk, at, at],
+        prepare=True,
     )
-    if leader is None:
-        raise NotFound("you are not an active group leader")
-    if not leader.owns_point:
-        raise NotFound(f"pickup point {pickup_point_id} is not one of yours", field="pickup_point_id")
-    if not lines:
-        raise InvalidInput("an order needs at least one line; cancel it instead", field="lines")
-    seen = set()
-    for index, line in enumerate(lines):
-        who = line.resident.resident_id if line.resident.names_known_resident() else normalize_phone(line.resident.phone)
-        key = (who, line.deal_id)
-        if key in seen:
-            raise InvalidInput("the same resident and deal appear twice; merge the lines", field=f"lines.{index}")
-        seen.add(key)
+    order = LeaderOrder(id=order_id, leader_id=leader_id, pickup_point_id=pickup_point_id, revision=revision)
+    order.submitted_at = order.updated_at = now
+    order.wave = wave
+    return order
 
-    with transaction.atomic():
-        wave = _lock_wave_for_orders(wave_id)
-        deals = _validate_lines(wave, lines)
-        residents = _upsert_residents(lines, _residents_on_order(leader, pickup_point_id, wave.pk, lines))
-        mine = (
-            LeaderOrder.objects.select_for_update(of=("self",))
-            .select_related("pickup_point")
-            .filter(leader=leader, pickup_point_id=pickup_point_id, wave=wave)
+
+def _replace_lines(order: LeaderOrder, new_lines: list[OrderLine]) -> list[tuple[int, int]]:
+    """Delete the order's lines and insert the new ones (setting their ids); returns the (deal, quantity)
+    of the active lines deleted.
+
+    One DELETE: Django's collector would first load every line to look for refunds, and a line can only
+    have a refund after the cutoff, when this code is not reached.
+    """
+    deleted = fetch(
+        f"DELETE FROM {OrderLine._meta.db_table} WHERE order_id = %s RETURNING deal_id, quantity, status",
+        [order.pk],
+        prepare=True,
+    )
+    ids = _insert_lines(order.pk, new_lines)
+    for line, line_id in zip(new_lines, ids):
+        line.pk = line_id
+        line._state.adding = False
+    return [(deal_id, quantity) for deal_id, quantity, status in deleted if status == LineStatus.ACTIVE]
+
+
+def _insert_lines(order_id: int, lines: list[OrderLine]) -> list[int]:
+    """Insert active lines of the order; returns their ids in the order given (the order in which the rows
+    are inserted, which RETURNING follows, as Django's bulk_create also relies on)."""
+    table, status = OrderLine._meta.db_table, LineStatus.ACTIVE.value
+    if connection.vendor == "postgresql":
+        # One statement of fixed text whatever the number of lines, so it is planned once per connection.
+        rows = fetch(
+            f"INSERT INTO {table} ({columns(_LINE_FIELDS)})"
+            " SELECT %s, resident_id, deal_id, quantity, unit_price, %s"
+            " FROM unnest(%s::bigint[], %s::bigint[], %s::integer[], %s::numeric[])"
+            " AS l(resident_id, deal_id, quantity, unit_price)"
+            " RETURNING id",
+            [order_id, status, [line.resident_id for line in lines], [line.deal_id for line in lines],
+             [line.quantity for line in lines], [line.unit_price for line in lines]],
+            prepare=True,
         )
-        order = mine.first()  # a resubmission, the usual case, needs no insert
-        if order is None:
-            LeaderOrder.objects.bulk_create(
-                [LeaderOrder(leader=leader, pickup_point_id=pickup_point_id, wave=wave)], ignore_conflicts=True
+        return [line_id for (line_id,) in rows]
+    ids = []
+    row = f"({placeholders(len(_LINE_FIELDS))})"
+    for start in range(0, len(lines), _LINES_PER_INSERT):
+        batch = lines[start : start + _LINES_PER_INSERT]
+        values = []
+        for line in batch:
+            values += [order_id, line.resident_id, line.deal_id, line.quantity, line.unit_price, status]
+        sql = f"INSERT INTO {table} ({columns(_LINE_FIELDS)}) VALUES {', '.join([row] * len(batch))} RETURNING id"
+        ids += [line_id for (line_id,) in fetch(sql, values)]
+    return ids
+
+
+def submit_leader_order(*, user, wave_id: int, pickup_point_id: int, lines: list[LineInput]) -> LeaderOrder:
+    """Create or replace the leader's whole order for a pickup point in a wave, all or nothing.
+
+    Locks, in this order: the wave (shared), the order row, then limited deals in id order.
+    """
+    with transaction.atomic():
+        wave, leader_id, point_code = _lock_wave_for_leader_order(user, wave_id, pickup_point_id)
+        _check_line_inputs(lines)
+        _check_accepts_orders(wave)
+        deals = _validate_lines(wave, lines)
+        residents = _upsert_residents(lines, _residents_on_order(leader_id, pickup_point_id, wave.pk, lines))
+        order = _lock_order(leader_id, pickup_point_id, wave, timezone.now())
+        new_lines = []
+        for line, resident in zip(lines, residents):
+            deal = deals[line.deal_id]
+            new_lines.append(
+                OrderLine(order=order, resident=resident, deal=deal, quantity=line.quantity, unit_price=deal.price)
             )
-            order = mine.get()
-        order.wave = wave  # already read under its share lock
-        previous = list(order.lines.filter(status=LineStatus.ACTIVE).only("order_id", "deal_id", "quantity"))
-        new_lines = [
-            OrderLine(
-                order=order,
-                resident=resident,
-                deal=deals[line.deal_id],
-                quantity=line.quantity,
-                unit_price=deals[line.deal_id].price,
-            )
-            for line, resident in zip(lines, residents)
-        ]
-        _check_per_resident_limits(order, new_lines, deals)
+        previous = _replace_lines(order, new_lines)
+        _check_per_resident_limits(order.pk, new_lines, deals)
         change = _sold_by_deal(new_lines)
-        for deal_id, quantity in _sold_by_deal(previous).items():
+        for deal_id, quantity in previous:
             change[deal_id] -= quantity
-        deals.update(Deal.objects.select_related("product").in_bulk(set(change) - set(deals)))
+        deals.update(_deals_with_products(set(change) - set(deals)))
         _reserve_limited_deals(change, deals)
-        # One DELETE: Django's collector would first load every line to look for refunds, and a line
-        # can only have a refund after the cutoff, when this code is not reached.
-        with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {OrderLine._meta.db_table} WHERE order_id = %s", [order.pk])
-        OrderLine.objects.bulk_create(new_lines)
-        order.revision += 1  # the row is locked FOR UPDATE above, so no re-read is needed
-        order.submitted_at = timezone.now()
-        order.save(update_fields=["revision", "submitted_at", "updated_at"])
+    order.pickup_point = instance(PickupPoint, _POINT_FIELDS, (pickup_point_id, point_code))  # the rest loads on use
     # The lines just written, with their residents and deals, so the answer needs no re-read.
     order.current_lines = new_lines
     return order

@@ -1,6 +1,6 @@
 """Benchmark the routing solver on VRPTW instances.
 
-    python -m routing.benchmark FILES_OR_DIRS --time-limit SECONDS --json PATH [--seed N]
+    python -m routing.benchmark FILES_OR_DIRS --time-limit SECONDS --json PATH [--seed N] [--workers N]
 
 Each instance is solved with the fleet it gives (``VEHICLES``), the plan is verified by the
 independent checker, and the cost (recomputed by the checker) is compared with
@@ -41,10 +41,10 @@ def best_known(files: list[Path]) -> dict[str, int]:
     return known
 
 
-def run_instance(path: Path, time_limit: float, seed: int, known: dict[str, int]) -> dict:
+def run_instance(path: Path, time_limit: float, seed: int, known: dict[str, int], workers: int | None = None) -> dict:
     instance = read_instance(path)
     started = time.monotonic()
-    plan = solve(instance.problem(), time_limit=time_limit, seed=seed)
+    plan = solve(instance.problem(), time_limit=time_limit, seed=seed, workers=workers)
     seconds = time.monotonic() - started
     check = check_plan(instance.problem(), plan, max_vehicles=instance.vehicles)
     violations = check.violations + [f"stop {d.stop} dropped: {d.reason}" for d in plan.dropped]
@@ -82,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("paths", nargs="+", metavar="FILES_OR_DIRS")
     parser.add_argument("--time-limit", type=float, default=30.0, help="seconds per instance")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, help="solver worker processes (default: one per CPU core)")
     parser.add_argument("--json", type=Path, help="write the rows and summary here")
     args = parser.parse_args(argv)
 
@@ -89,13 +90,13 @@ def main(argv: list[str] | None = None) -> int:
     known = best_known(files)
     rows = []
     for path in files:
-        row = run_instance(path, args.time_limit, args.seed, known)
+        row = run_instance(path, args.time_limit, args.seed, known, args.workers)
         rows.append(row)
         gap = "-" if row["gap"] is None else f"{100 * row['gap']:.2f}%"
         print(f"{row['instance']:10} feasible={row['feasible']!s:5} cost={row['cost']:>9} gap={gap:>7} "
               f"vehicles={row['vehicles_used']}/{row['vehicles']} {row['seconds']}s", flush=True)
         if args.json:  # rewritten after every instance, so a long run can be read while it goes
-            args.json.write_text(json.dumps({"time_limit": args.time_limit, "seed": args.seed,
+            args.json.write_text(json.dumps({"time_limit": args.time_limit, "seed": args.seed, "workers": args.workers,
                                              "rows": rows, "summary": summary(rows)}, indent=2))
     print(json.dumps(summary(rows), indent=2))
     return 0 if all(row["feasible"] for row in rows) else 1

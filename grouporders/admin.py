@@ -6,7 +6,7 @@ from .models import Deal, DemandLine, GroupLeader, LeaderOrder, OrderLine, Resid
 
 @admin.register(GroupLeader)
 class GroupLeaderAdmin(admin.ModelAdmin):
-    list_display = ("user", "tier", "is_active")
+    list_display = ("user", "phone", "tier", "is_active")
     list_filter = ("tier", "is_active")
     search_fields = ("user__username",)
     filter_horizontal = ("pickup_points",)

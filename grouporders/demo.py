@@ -217,7 +217,10 @@ def _appoint_leaders(rng: random.Random, points: list[PickupPoint]) -> dict[int,
     for n, group in enumerate(groups, 1):
         first, last = _person(rng).split(" ", 1)
         user = users.objects.create_user(username=f"{USER_PREFIX}leader-{n:04d}", first_name=last, last_name=first)
-        services.appoint_leader(user=user, pickup_point_ids=[p.pk for p in group], tier="core" if len(group) > 1 else "ordinary")
+        services.appoint_leader(
+            user=user, pickup_point_ids=[p.pk for p in group], tier="core" if len(group) > 1 else "ordinary",
+            phone=f"139{n:08d}",
+        )
         leader_of.update((p.pk, user) for p in group)
     return leader_of
 

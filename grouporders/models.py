@@ -17,6 +17,8 @@ class GroupLeader(models.Model):
     pickup_points = models.ManyToManyField(PickupPoint, related_name="leaders")
     tier = models.CharField(max_length=8, choices=LeaderTier.choices, default=LeaderTier.ORDINARY)
     is_active = models.BooleanField(default=True)
+    # A partner's business number (unlike residents' phones, kept whole): drivers see it masked.
+    phone = models.CharField(max_length=20, blank=True)
 
     def __str__(self) -> str:
         return str(self.user)

@@ -584,13 +584,18 @@ def aggregate_demand(wave: SalesWave) -> int:
 # --- leaders (operators set them up) -------------------------------------------------------------
 
 
-def appoint_leader(*, user, pickup_point_ids: list[int], tier: str = "ordinary") -> GroupLeader:
+def appoint_leader(*, user, pickup_point_ids: list[int], tier: str = "ordinary", phone: str = "") -> GroupLeader:
     points = list(PickupPoint.objects.filter(pk__in=pickup_point_ids))
     missing = set(pickup_point_ids) - {p.pk for p in points}
     if missing:
         raise InvalidInput(f"unknown pickup points {sorted(missing)}", field="pickup_point_ids")
+    number = normalize_phone(phone) if phone.strip() else ""
+    if number is None:
+        raise InvalidInput("not a valid phone number", field="phone")
     with transaction.atomic():
-        leader, _ = GroupLeader.objects.update_or_create(user=user, defaults={"tier": tier, "is_active": True})
+        leader, _ = GroupLeader.objects.update_or_create(
+            user=user, defaults={"tier": tier, "is_active": True, "phone": number}
+        )
         leader.pickup_points.set(points)
         user.groups.add(Group.objects.get_or_create(name=Role.LEADER)[0])
     return leader

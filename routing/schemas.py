@@ -58,6 +58,7 @@ class StopOut(Schema):
     opens_at: time = Field(alias="pickup_point.opens_at")
     closes_at: time = Field(alias="pickup_point.closes_at")
     leader_name: str = ""
+    leader_phone: str = ""  # masked, as on every page
     navigation_url: str
     eta: datetime
     service_start_at: datetime

@@ -11,6 +11,7 @@ from core.errors import NotFound
 from core.models import Role
 from core.selectors import roles_of
 from grouporders.models import GroupLeader
+from grouporders.phones import mask_phone
 from warehouse.models import Allocation
 # Crates are counted exactly as the sort lists count them (per temperature zone); see the report of
 # the routing change: warehouse should expose this as a public function.
@@ -136,6 +137,7 @@ def _with_leader_names(found: Route) -> Route:
     leaders = leaders_of([stop.pickup_point_id for stop in stops])
     for stop in stops:
         stop.leader_name = ", ".join(leader.name for leader in leaders[stop.pickup_point_id])
+        stop.leader_phone = ", ".join(leader.phone_masked for leader in leaders[stop.pickup_point_id] if leader.phone_masked)
     return found
 
 
@@ -164,19 +166,20 @@ def stop_for_confirmation(user, stop_id: int) -> QuerySet[RouteStop]:
 class Leader:
     user_id: int
     name: str
+    phone_masked: str
 
 
 def leaders_of(pickup_point_ids) -> dict[int, list[Leader]]:
-    """The leaders of each pickup point, by name."""
+    """The leaders of each pickup point, by name, with their masked phone."""
     leaders: dict[int, list[Leader]] = defaultdict(list)
     rows = (
         GroupLeader.pickup_points.through.objects.filter(pickuppoint_id__in=pickup_point_ids)
         .order_by("pickuppoint_id", "groupleader_id")
         .values_list("pickuppoint_id", "groupleader__user_id", "groupleader__user__username",
-                     "groupleader__user__first_name", "groupleader__user__last_name")
+                     "groupleader__user__first_name", "groupleader__user__last_name", "groupleader__phone")
     )
-    for point_id, user_id, username, first, last in rows:
-        leaders[point_id].append(Leader(user_id, f"{first} {last}".strip() or username))
+    for point_id, user_id, username, first, last, phone in rows:
+        leaders[point_id].append(Leader(user_id, f"{first} {last}".strip() or username, mask_phone(phone) if phone else ""))
     return leaders
 
 

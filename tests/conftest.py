@@ -97,7 +97,9 @@ def deals(wave, network):
 @pytest.fixture
 def leader(network):
     user = make_user("leader1")
-    order_services.appoint_leader(user=user, pickup_point_ids=[network["points"][0].pk, network["points"][1].pk])
+    order_services.appoint_leader(
+        user=user, pickup_point_ids=[network["points"][0].pk, network["points"][1].pk], phone="139 0000 0001"
+    )
     return user
 
 

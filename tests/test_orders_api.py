@@ -211,3 +211,15 @@ def test_a_wave_for_a_day_that_has_begun_is_refused(operator_api):
         response = operator_api.post("/api/waves", {"delivery_date": day.isoformat()})
         assert response.status_code == 422 and response.json()["field"] == "delivery_date"
     assert not SalesWave.objects.exists()
+
+
+def test_a_leader_is_appointed_with_a_valid_phone_or_none(network, leader):
+    from core.errors import InvalidInput
+    from grouporders import services
+
+    assert leader.group_leader.phone == "13900000001"  # normalised from "139 0000 0001"
+    with pytest.raises(InvalidInput) as refused:
+        services.appoint_leader(user=leader, pickup_point_ids=[network["points"][0].pk], phone="call me")
+    assert refused.value.field == "phone"
+    leader.group_leader.refresh_from_db()
+    assert leader.group_leader.phone == "13900000001" and leader.group_leader.pickup_points.count() == 2

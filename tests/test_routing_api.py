@@ -45,7 +45,7 @@ def test_bad_planning_requests_name_the_field(operator_api, routing_depot):
     assert unknown.status_code == 404 and unknown.json()["field"] == "depot_id"
 
 
-def test_a_driver_sees_and_confirms_only_their_own_route(planned, two_vans):
+def test_a_driver_sees_and_confirms_only_their_own_route(planned, two_vans, leader):
     cold, dry = driver_api(two_vans, "chilled"), driver_api(two_vans, "ambient")
     mine = cold.get("/api/driver/route", {"delivery_date": DAY})
     assert mine.status_code == 200
@@ -53,6 +53,9 @@ def test_a_driver_sees_and_confirms_only_their_own_route(planned, two_vans):
     assert route["vehicle_code"] == "VAN-COLD" and route["stops"]
     stop = route["stops"][0]
     assert stop["address"] and stop["eta"] and stop["crates"] >= 1
+    routes = [r.json() for r in (mine, dry.get("/api/driver/route", {"delivery_date": DAY})) if r.status_code == 200]
+    led = [(s["leader_name"], s["leader_phone"]) for r in routes for s in r["stops"] if s["pickup_point_code"] in ("P1", "P2")]
+    assert led and set(led) == {("leader1", "139****0001")}  # the leader's number, masked
     assert dry.get(f"/api/routes/{route['id']}").status_code == 404
     assert dry.post(f"/api/route-stops/{stop['id']}/arrival").status_code == 404
     assert dry.post(f"/api/route-stops/{stop['id']}/delivery").status_code == 404

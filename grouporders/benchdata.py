@@ -149,7 +149,7 @@ def create_leaders(tag: str, points: list[PickupPoint], *, points_per_leader: in
     group, _ = Group.objects.get_or_create(name=Role.LEADER)
     UserGroups = User.groups.through
     UserGroups.objects.bulk_create([UserGroups(user_id=u.pk, group_id=group.pk) for u in users], batch_size=BATCH)
-    return [BenchLeader(u, l, [p.pk for p in chunk]) for u, l, chunk in zip(users, leaders, chunks)]
+    return [BenchLeader(user, leader, [p.pk for p in chunk]) for user, leader, chunk in zip(users, leaders, chunks)]
 
 
 def deal_price(index: int) -> Decimal:

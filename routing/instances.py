@@ -74,11 +74,9 @@ def read_instance(path: str | Path) -> Instance:
 
     edge_weight_type = header["EDGE_WEIGHT_TYPE"]
     if edge_weight_type == "FLOOR_2D":
-        scale = int(header.get("SCALE", "1"))
-        arc = lambda a, b: math.floor(scale * math.dist(a, b))
+        scale, to_int = int(header.get("SCALE", "1")), math.floor
     elif edge_weight_type == "EXACT_2D":
-        scale = EXACT_2D_SCALE
-        arc = lambda a, b: round(scale * math.dist(a, b))
+        scale, to_int = EXACT_2D_SCALE, round
     else:
         raise ValueError(f"{path}: unsupported EDGE_WEIGHT_TYPE {edge_weight_type}")
 
@@ -91,5 +89,5 @@ def read_instance(path: str | Path) -> Instance:
         demands=[int(d) for (d,) in by_node("DEMAND_SECTION")],
         windows=[(scale * int(a), scale * int(b)) for a, b in by_node("TIME_WINDOW_SECTION")],
         service_time=scale * int(header["SERVICE_TIME"]),
-        distance=[[arc(a, b) for b in coordinates] for a in coordinates],
+        distance=[[to_int(scale * math.dist(a, b)) for b in coordinates] for a in coordinates],
     )

@@ -69,9 +69,9 @@ def test_a_driver_sees_and_confirms_only_their_own_route(planned, two_vans, lead
     body = {"lines": [{"product_id": line["product_id"], "quantity": line["quantity"] - 1}]}
     delivered = cold.post(f"/api/route-stops/{stop['id']}/delivery", body)
     assert delivered.status_code == 200
-    quantities = {l["product_id"]: l["delivered_quantity"] for l in delivered.json()["lines"]}
+    quantities = {ln["product_id"]: ln["delivered_quantity"] for ln in delivered.json()["lines"]}
     assert quantities[line["product_id"]] == line["quantity"] - 1
-    assert all(l["delivered_quantity"] == l["quantity"] for l in delivered.json()["lines"] if l["product_id"] != line["product_id"])
+    assert all(ln["delivered_quantity"] == ln["quantity"] for ln in delivered.json()["lines"] if ln["product_id"] != line["product_id"])
     assert cold.post(f"/api/route-stops/{stop['id']}/delivery", body).json() == delivered.json()
     assert cold.post(f"/api/route-stops/{stop['id']}/delivery").status_code == 200
     other = cold.post(f"/api/route-stops/{stop['id']}/delivery", {"lines": [{"product_id": line["product_id"], "quantity": 0}]})

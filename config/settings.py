@@ -95,6 +95,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Writers wait for each other instead of failing with "database is locked".
     DATABASES["default"]["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE"}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+elif DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
+    # Prepared statements (core.rawsql) are planned for their parameters at each run. A generic plan is
+    # cached per connection from the tables as they were then: made on a morning's small tables, it kept
+    # scanning them whole as the day's orders grew (intake on a new database: 2,895 lines/s, p99 265 ms,
+    # against 4,446 lines/s, p99 183 ms re-planned).
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c plan_cache_mode=force_custom_plan"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"

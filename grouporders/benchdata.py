@@ -28,7 +28,7 @@ from catalog.models import Depot, PickupPoint, Product, StorageTemperature
 from core.models import ApiToken, IdempotentRequest, Role
 
 from . import services
-from .models import Deal, DemandLine, GroupLeader, LeaderOrder, LineStatus, OrderLine, Resident, SalesWave
+from .models import Deal, DemandLine, GroupLeader, LeaderOrder, LineStatus, OrderLine, Resident, SalesWave, current_consent_version
 
 CATEGORIES = ["fruit", "vegetables", "meat", "seafood", "dairy", "bakery", "drinks", "snacks", "household", "frozen"]
 TEMPERATURES = [StorageTemperature.AMBIENT, StorageTemperature.CHILLED, StorageTemperature.FROZEN]
@@ -274,14 +274,14 @@ def _generate_lines_postgresql(tag, shape: OrderShape, orders, deals, seed: int,
         )
         cursor.execute(
             f"""
-            INSERT INTO {resident} (id, name, phone_masked, phone_hash, consent, consent_at, created_at)
+            INSERT INTO {resident} (id, name, phone_masked, phone_hash, consent, consent_at, consent_version, created_at)
             SELECT id, %(tag)s || ' resident ' || o || '-' || r,
                    '13' || (o %% 10) || '****' || lpad(((o * 7 + r) %% 10000)::text, 4, '0'),
                    md5(%(tag)s || ':' || o || ':' || r) || md5(r || ':' || o || ':' || %(tag)s),
-                   r %% 4 <> 0, CASE WHEN r %% 4 <> 0 THEN now() END, now()
+                   r %% 4 <> 0, CASE WHEN r %% 4 <> 0 THEN now() END, %(version)s, now()
             FROM bench_residents
             """,
-            {"tag": tag},
+            {"tag": tag, "version": current_consent_version()},
         )
         timings["residents"] = time.perf_counter() - started
         started = time.perf_counter()

@@ -261,7 +261,7 @@ def _fresh_codes(delivery_date: date, count: int, taken: set[str]) -> list[tuple
     digest_of = code_hasher(delivery_date)
     fresh: list[tuple[str, str]] = []
     while len(fresh) < count:
-        # 64 random bits per code from the OS's CSPRNG; the modulo's bias (10**6 / 2**64) is nil.
+        # 64 random bits per code from the OS's CSPRNG; the modulo's bias (10**digits / 2**64) is nil.
         numbers = np.frombuffer(secrets.token_bytes(8 * (count - len(fresh))), dtype=np.uint64) % np.uint64(10**digits)
         for number in numbers.tolist():
             code = f"{number:0{digits}d}"

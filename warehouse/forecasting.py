@@ -17,7 +17,7 @@ Model (all series at once; the only Python loop runs over days, never over serie
    one series' noise).  Intermittent series are the same model at low volume: the smoothed mean
    of a mostly-zero series is the TSB-style "probability x size" rate.
 3. Promotions: a multiplicative uplift per group, estimated from flagged days against the
-   model's own baseline forecast of those days, shrunk toward the global uplift (never below 1).
+   series' final baseline level on those weekdays, shrunk toward the global uplift (never below 1).
 4. Distribution: negative binomial around the mean with a per-series dispersion estimated from
    in-sample lagged forecast errors (method of moments), shrunk toward its volume band's pooled
    value; new series add the remaining uncertainty of their level; promotion days use the same
@@ -263,8 +263,8 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
     R2 = np.zeros((K, n), DTYPE)
     SF = np.zeros((K, n), DTYPE)
     SF2 = np.zeros((K, n), DTYPE)
-    Py = np.zeros(n, DTYPE)
-    PF = np.zeros((K, n), DTYPE)
+    Py = np.zeros(n, DTYPE)  # demand on promotion days in the window
+    PD = np.zeros(n, DTYPE)  # their weekday profiles, summed: baseline days at the final level
     n_eval = np.zeros(n, DTYPE)
     t_eval = T - W
     warm = DTYPE(cfg.trend_warmup)
@@ -293,10 +293,10 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
                 SF += Fm
                 SF2 += Fm * Fm
                 n_eval += okf
-                pv = valid & pr & (nseen > 0)
+                pv = valid & pr
                 if pv.any():
                     Py += np.where(pv, yt, 0)
-                    PF += F * pv
+                    PD += pd_ * pv
             nseen += ok
             z = np.where(ok, yt * inv_prof[dow[t]], 0)
             a = np.maximum(alpha, one / (nseen + b_s))  # (K, n)
@@ -327,7 +327,10 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
     Bf = B[choice, cols]
 
     # ---- 5. promotion uplift per group --------------------------------------------------------
-    PFc = PF[choice, cols].astype(np.float64)
+    # Promotion days are measured against the baseline the series settled at, not the forecasts
+    # made at the time: a young series' level is still pulled toward its group's, and that bias
+    # went straight into the uplift (two to three times the true one in a month-old city).
+    PFc = np.maximum(Lf, 0).astype(np.float64) * PD
     Pyc = Py.astype(np.float64)
     c0 = cfg.promo_prior_weight
     u_glob = (Pyc.sum() + c0 * cfg.promo_prior) / (PFc.sum() + c0)

@@ -330,8 +330,10 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
     # Promotion days are measured against the baseline the series settled at, not the forecasts
     # made at the time: a young series' level is still pulled toward its group's, and that bias
     # went straight into the uplift (two to three times the true one in a month-old city).
-    PFc = np.maximum(Lf, 0).astype(np.float64) * PD
-    Pyc = Py.astype(np.float64)
+    # A series never seen off promotion has no baseline of its own (its level is its group's): left out.
+    seen = nseen > 0
+    PFc = np.where(seen, np.maximum(Lf, 0) * PD, 0).astype(np.float64)
+    Pyc = np.where(seen, Py, 0).astype(np.float64)
     c0 = cfg.promo_prior_weight
     u_glob = (Pyc.sum() + c0 * cfg.promo_prior) / (PFc.sum() + c0)
     gy = np.bincount(gid, weights=Pyc, minlength=G)

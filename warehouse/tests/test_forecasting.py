@@ -120,6 +120,19 @@ def test_uplift_is_not_inflated_by_young_series_of_different_sizes():
     res = forecast(ForecastInput(y, history_promo, future, np.zeros(n, int)), h)
     assert 1.7 < res.uplift.mean() < 2.3
 
+
+def test_a_series_only_seen_on_promotion_days_leaves_the_uplift_alone():
+    """It has no baseline of its own: its level is its group's, so its sales say nothing about uplift."""
+    rng = np.random.default_rng(8)
+    n, T, h = 30, 200, 7
+    promo = rng.random((n, T)) < 0.1
+    y = rng.poisson(np.where(promo, 20.0, 10.0)).astype(float)
+    y[0] = np.where(promo[0], 500.0, np.nan)  # a big product sold only on promotion so far
+    future = np.zeros((n, h), bool)
+    future[:, 3] = True
+    res = forecast(ForecastInput(y, promo, future, np.zeros(n, int)), h)
+    assert 1.8 < res.uplift.mean() < 2.2
+
 @SETTINGS
 @given(st.floats(1.0, 200.0), st.integers(0, 3), st.integers(0, 6))
 def test_new_series_falls_back_to_its_group_level(level, days_seen, wd):

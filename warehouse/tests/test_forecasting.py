@@ -102,7 +102,6 @@ def test_promotion_uplift_is_learned_from_flagged_days():
     assert 1.8 < ratio < 2.2
 
 
-
 def test_uplift_is_not_inflated_by_young_series_of_different_sizes():
     """A few weeks of history, one group of series whose levels differ tenfold: early on, each level is
     still pulled toward the group's mean, and measuring promotions against those early forecasts
@@ -132,6 +131,7 @@ def test_a_series_only_seen_on_promotion_days_leaves_the_uplift_alone():
     future[:, 3] = True
     res = forecast(ForecastInput(y, promo, future, np.zeros(n, int)), h)
     assert 1.8 < res.uplift.mean() < 2.2
+
 
 @SETTINGS
 @given(st.floats(1.0, 200.0), st.integers(0, 3), st.integers(0, 6))

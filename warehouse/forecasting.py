@@ -169,14 +169,18 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
     full = (C > 0).all(0) & (m_s > 0)
     glob_num = np.where(full, mean_d, 0).sum(1)
     glob_den = np.where(full, m_s, 0).sum()
+    k_grp = 2000.0  # counts: a profile needs a few thousand units before its own shape dominates
+    # The global profile is itself shrunk toward flat: in a young or tiny city a handful of units
+    # would otherwise set every series' weekday shape (one sale on a Friday made Friday 7x).
+    glob_vol = float(np.where(full, Stot, 0).sum())
     glob_prof = glob_num / glob_den if glob_den > 0 else np.ones(7)
+    glob_prof = (glob_prof * glob_vol + k_grp) / (glob_vol + k_grp)
     glob_prof = glob_prof / glob_prof.mean() if glob_prof.mean() > 0 else np.ones(7)
     grp_num = np.stack([np.bincount(gid, weights=np.where(full, mean_d[d], 0), minlength=G) for d in range(7)])
     grp_den = np.bincount(gid, weights=np.where(full, m_s, 0), minlength=G)
     grp_vol = np.bincount(gid, weights=np.where(full, Stot, 0), minlength=G)
     with np.errstate(invalid="ignore", divide="ignore"):
         grp_raw = np.where(grp_den > 0, grp_num / np.maximum(grp_den, 1e-12), glob_prof[:, None])
-    k_grp = 2000.0  # counts: a group's own profile needs a few thousand units to dominate
     grp_prof = (grp_raw * grp_vol + glob_prof[:, None] * k_grp) / (grp_vol + k_grp)
     grp_prof /= grp_prof.mean(0, keepdims=True)
     prior_prof = grp_prof[:, gid]  # (7, n)

@@ -25,8 +25,8 @@ class Check:
 
 def check_plan(problem: Problem, plan: Plan, max_vehicles: int | None = None) -> Check:
     """Check capacity on every dimension, stop windows, shifts and depot windows, maximum
-    duration, that every stop is served exactly once or reported dropped, and the fleet size
-    (``max_vehicles``, default the number of vehicles in the problem)."""
+    duration, the vehicles each stop allows, that every stop is served exactly once or reported
+    dropped, and the fleet size (``max_vehicles``, default the number of vehicles in the problem)."""
     violations: list[str] = []
     stops = {s.id: (position, s) for position, s in enumerate(problem.stops)}
     vehicles = {v.id: v for v in problem.vehicles}
@@ -76,6 +76,8 @@ def _check_route(problem, route, vehicle, stops, depots, violations) -> int:
         if visit.stop not in stops:
             return distance
         position, stop = stops[visit.stop]
+        if stop.vehicles is not None and vehicle.id not in stop.vehicles:
+            violations.append(f"{where}: stop {stop.id} may only be served by {', '.join(stop.vehicles) or 'no vehicle'}")
         location = len(problem.depots) + position
         distance += problem.distance[here][location]
         earliest = clock + problem.travel_time[here][location]

@@ -219,6 +219,7 @@ def _setup(depot, delivery_date: date, confirmed: list[RouteStop], now_seconds: 
         ))
         by_id[key] = vehicle
 
+    allowed = _allowed_vehicles(parts, vehicles)
     stops = []
     for point_id in stop_points:
         load, point = loads[point_id], points[point_id]
@@ -228,6 +229,7 @@ def _setup(depot, delivery_date: date, confirmed: list[RouteStop], now_seconds: 
             opens=_seconds(point.opens_at), closes=_seconds(point.closes_at),
             service_fixed=settings.ROUTING_SERVICE_FIXED_SECONDS,
             service_per_crate=settings.ROUTING_SERVICE_PER_CRATE_SECONDS, crates=load.crates,
+            vehicles=allowed(point_id),
         ))
         locations.append((point.latitude, point.longitude))
     started = clock.monotonic()
@@ -238,6 +240,31 @@ def _setup(depot, delivery_date: date, confirmed: list[RouteStop], now_seconds: 
         distance=matrices.distance.tolist(), travel_time=matrices.duration.tolist(),
     )
     return _Setup(problem, matrices, by_id, {str(p): loads[p] for p in stop_points}, parts, matrix_seconds)
+
+
+def _allowed_vehicles(parts: dict[int, _DrivenPart], vehicles: list[solver.Vehicle]):
+    """Which vehicles may serve a pickup point (None: any), as a function of the point.
+
+    A van on the road carries the goods of the stops it was loaded for: those stops stay with it,
+    and it may serve nothing else. Every other stop (late, or left on a van taken out) goes to a van
+    still at the depot, which loads it there."""
+    if not parts:
+        return lambda point_id: None
+    on_road = {part.depot_id for part in parts.values()}
+    at_depot = tuple(v.id for v in vehicles if v.start_depot not in on_road)
+    running = {str(vehicle_id) for vehicle_id in parts} & {v.id for v in vehicles}
+    carrier = {
+        point_id: str(vehicle_id)
+        for vehicle_id, point_id in RouteStop.objects.filter(
+            route__in=[part.route for part in parts.values()], arrived_at__isnull=True,
+        ).values_list("route__vehicle_id", "pickup_point_id")
+    }
+
+    def allowed(point_id: int) -> tuple[str, ...]:
+        van = carrier.get(point_id)
+        return (van,) if van in running else at_depot
+
+    return allowed
 
 
 def _drop_reason(reason: str, load: StopLoad, vehicles: list[Vehicle]) -> str:

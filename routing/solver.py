@@ -71,6 +71,7 @@ UNSOLVED_OBJECTIVE = 2**62
 REASON_CAPACITY = "demand exceeds the capacity of every vehicle"
 REASON_TIME_WINDOW = "time window cannot be reached by any vehicle within its shift"
 REASON_FLEET = "not enough vehicle capacity or shift time left in the fleet"
+REASON_NO_VEHICLE = "no vehicle that may serve it is available"
 
 METRES_PER_KM = 1000
 
@@ -91,6 +92,9 @@ class Stop:
     service_fixed: int = 0
     service_per_crate: int = 0
     crates: int = 0
+    # The vehicles that may serve it, by id; None: any. A van already on the road carries only the
+    # goods of its own stops, so a re-plan restricts those stops to it and the vans at the depot.
+    vehicles: tuple[str, ...] | None = None
 
     @property
     def service_time(self) -> int:
@@ -267,8 +271,12 @@ class _Model:
             routing.ActiveVar(manager.NodeToIndex(location)).SetValue(0)
 
         penalty = _drop_penalty(problem)
-        for position in range(len(problem.stops)):
-            routing.AddDisjunction([manager.NodeToIndex(problem.location(position))], penalty)
+        vehicle_index = {v.id: k for k, v in enumerate(problem.vehicles)}
+        for position, stop in enumerate(problem.stops):
+            index = manager.NodeToIndex(problem.location(position))
+            routing.AddDisjunction([index], penalty)
+            if stop.vehicles is not None:  # -1: the stop left out
+                routing.VehicleVar(index).SetValues([-1, *(vehicle_index[v] for v in stop.vehicles if v in vehicle_index)])
 
     def routes(self, assignment=None) -> list[list[int]]:
         """Stop positions per vehicle in ``assignment``, or in the solution being reported to an
@@ -425,7 +433,10 @@ def _schedule(problem: Problem, vehicle: Vehicle, stops: list[int]) -> Route:
 
 def _drop_reason(problem: Problem, stop: Stop, position: int) -> str:
     location = problem.location(position)
-    fitting = [v for v in problem.vehicles if all(d <= c for d, c in zip(stop.demand, v.capacity))]
+    allowed = [v for v in problem.vehicles if stop.vehicles is None or v.id in stop.vehicles]
+    if not allowed:
+        return REASON_NO_VEHICLE
+    fitting = [v for v in allowed if all(d <= c for d, c in zip(stop.demand, v.capacity))]
     if not fitting:
         return REASON_CAPACITY
     if not any(_reachable_alone(problem, v, stop, location) for v in fitting):

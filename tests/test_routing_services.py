@@ -167,6 +167,28 @@ def test_late_stops_join_and_cancelled_ones_leave_on_replanning(routing_depot, t
     assert set(stops_by_point(replanned)) == {p.pk for p in points if p != points[1]} | {late.pk}
 
 
+def test_a_van_on_the_road_only_delivers_what_it_was_loaded_with(routing_depot):
+    """Re-planning never hands a van on the road a stop whose goods are still at the depot: a late
+    stop right next to it goes to a van at the depot, and the van keeps the stops it carries."""
+    depot, points = routing_depot["depot"], routing_depot["points"]
+    on_road = make_vehicle(depot, "VAN-ROAD")
+    first = plan(depot)
+    route = first.routes.get()
+    stops = list(route.stops.order_by("sequence"))
+    services.confirm_delivery(user=_operator(), stop_id=stops[0].pk, at=stops[0].departure_at)
+    spare = make_vehicle(depot, "VAN-SPARE")
+    near = stops[1].pickup_point
+    late = make_point(depot, "P-LATE", near.latitude + 0.0005, near.longitude)
+    allocate(late, routing_depot["products"]["ambient"], 2)
+
+    replanned = services.replan_depot_routes(depot_id=depot.pk, delivery_date=ROUTING_DAY, now=stops[0].departure_at)
+
+    by_point = stops_by_point(replanned)
+    assert replanned.dropped_count == 0 and set(by_point) == {p.pk for p in points} | {late.pk}
+    assert by_point[late.pk].route.vehicle_id == spare.pk
+    assert {p for p, s in by_point.items() if s.route.vehicle_id == on_road.pk} == {s.pickup_point_id for s in stops}
+
+
 def test_bad_fleet_data_is_a_clear_error_before_solving(routing_depot):
     depot = routing_depot["depot"]
     with pytest.raises(InvalidInput) as no_vans:

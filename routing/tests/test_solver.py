@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from routing.checker import check_plan
-from routing.solver import REASON_CAPACITY, SEARCH_STRATEGIES, Depot, Problem, Stop, Vehicle, solve
+from routing.solver import REASON_CAPACITY, REASON_NO_VEHICLE, SEARCH_STRATEGIES, Depot, Problem, Stop, Vehicle, solve
 
 DIMENSIONS = 2  # kg and crates: enough to exercise several capacity dimensions
 DAY = 10_000
@@ -45,6 +45,10 @@ def problems(draw, ample: bool = False):
             shift_start=0 if ample else draw(st.integers(0, DAY // 4)), shift_end=DAY,
             max_duration=None if ample else draw(st.none() | st.integers(200, DAY)),
             fixed_cost=draw(st.integers(0, 100)), cost_per_km=draw(st.integers(1, 3))))
+    if not ample:  # some stops only some vehicles may serve (goods already on a van), possibly none
+        ids = [v.id for v in vehicles]
+        stops = [dataclasses.replace(stop, vehicles=draw(st.none() | st.lists(st.sampled_from(ids), unique=True).map(tuple)))
+                 for stop in stops]
     return Problem(depots=depots, stops=stops, vehicles=vehicles, distance=distance, travel_time=distance)
 
 
@@ -93,6 +97,27 @@ def test_a_stop_too_heavy_for_every_vehicle_is_dropped_with_the_reason():
 
     assert [visit.stop for route in plan.routes for visit in route.visits] == ["light"]
     assert [(d.stop, d.reason) for d in plan.dropped] == [("heavy", REASON_CAPACITY)]
+
+
+def test_a_stop_goes_only_to_the_vehicles_it_allows_and_is_dropped_when_none_is_left():
+    # Depot d at 0, stop "near" next to it; "far" is closer to v-far's depot. "near" may only go on
+    # v-far, which must then take it even though v-near is right there; "nobody" allows no vehicle.
+    distance = [[0, 90, 1, 100, 1], [90, 0, 89, 10, 89], [1, 89, 0, 99, 1], [100, 10, 99, 0, 99], [1, 89, 1, 99, 0]]
+    problem = Problem(
+        depots=[Depot("d"), Depot("e")],
+        stops=[Stop("near", (1,), 0, 1000, vehicles=("v-far",)), Stop("far", (1,), 0, 1000),
+               Stop("nobody", (1,), 0, 1000, vehicles=())],
+        vehicles=[Vehicle("v-near", (10,), "d", "d"), Vehicle("v-far", (10,), "e", "e")],
+        distance=distance, travel_time=distance)
+
+    plan = solve(problem, time_limit=0.2, workers=1)
+
+    served_by = {visit.stop: route.vehicle for route in plan.routes for visit in route.visits}
+    assert served_by == {"near": "v-far", "far": "v-far"}
+    assert [(d.stop, d.reason) for d in plan.dropped] == [("nobody", REASON_NO_VEHICLE)]
+    assert check_plan(problem, plan).violations == []
+    moved = dataclasses.replace(plan, routes=tuple(dataclasses.replace(r, vehicle="v-near") for r in plan.routes))
+    assert any("may only be served by v-far" in v for v in check_plan(problem, moved).violations)
 
 
 def test_a_time_limit_too_short_for_any_solution_still_returns_a_plan():

@@ -393,6 +393,30 @@ class PickupResult:
     collected: dict[int, int]  # order line id -> units handed over now
 
 
+def _residents_lines(user, delivery_date: date, pickup_point_id: int, code: str):
+    """The lines at the point today of the resident whose code this is; a wrong code counts toward the lock."""
+    point = selectors.visible_point(user, pickup_point_id)
+    _check_not_locked(point.pk)
+    found = PickupCode.objects.filter(delivery_date=delivery_date, code_hash=code_hash(delivery_date, code.strip())).first()
+    lines_here = PickupLine.objects.filter(delivery_date=delivery_date, pickup_point=point)
+    residents_lines = lines_here.filter(resident_id=found.resident_id) if found else PickupLine.objects.none()
+    known = found is not None and residents_lines.exists()
+    if found is not None and not known:
+        ensure_pickup_lines(delivery_date, point.pk)  # the pipeline makes them at the cutoff; a day it has not reached yet
+        known = residents_lines.exists()
+    if not known:
+        _count_wrong_code(point.pk)
+        raise InvalidInput("this pickup code is not valid at this point today", field="code")
+    return residents_lines
+
+
+def verify_pickup_code(*, user, delivery_date: date, pickup_point_id: int, code: str) -> PickupResult:
+    """Check a resident's code at the point and show their lines, handing nothing over (the leader's
+    page shows them before the hand-over). Wrong codes count toward the lock as in a collection."""
+    lines = list(_residents_lines(user, delivery_date, pickup_point_id, code).select_related("resident", "product", "leader"))
+    return PickupResult(lines[0].resident, lines, {})
+
+
 def collect_with_code(
     *,
     user,
@@ -406,18 +430,7 @@ def collect_with_code(
     given quantity per order line (a partial collection; the code works again for the rest).
     """
     now = now or timezone.now()
-    point = selectors.visible_point(user, pickup_point_id)
-    _check_not_locked(point.pk)
-    found = PickupCode.objects.filter(delivery_date=delivery_date, code_hash=code_hash(delivery_date, code.strip())).first()
-    lines_here = PickupLine.objects.filter(delivery_date=delivery_date, pickup_point=point)
-    residents_lines = lines_here.filter(resident_id=found.resident_id) if found else PickupLine.objects.none()
-    known = found is not None and residents_lines.exists()
-    if found is not None and not known:
-        ensure_pickup_lines(delivery_date, point.pk)  # the pipeline makes them at the cutoff; a day it has not reached yet
-        known = residents_lines.exists()
-    if not known:
-        _count_wrong_code(point.pk)
-        raise InvalidInput("this pickup code is not valid at this point today", field="code")
+    residents_lines = _residents_lines(user, delivery_date, pickup_point_id, code)
     with transaction.atomic():
         lines = list(residents_lines.select_for_update(of=("self",)).select_related("resident", "product", "leader"))
         by_order_line = {line.order_line_id: line for line in lines}

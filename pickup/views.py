@@ -203,13 +203,6 @@ class CodeCheck:
         self.collectable = any(field is not None for _, field in self.rows)
 
 
-def _collect(request, point, delivery_date: date, code: str, quantities: dict[int, int] | None) -> services.PickupResult:
-    """The service's verification and hand-over; an empty `quantities` only verifies (wrong codes still count)."""
-    return services.collect_with_code(
-        user=request.user, delivery_date=delivery_date, pickup_point_id=point.pk, code=code, quantities=quantities
-    )
-
-
 def _hand_over_error(form: HandOverForm, error: ServiceError, point, order_line_ids: list[int]) -> None:
     if error.field == "code":  # a wrong code, or the lock after too many (its message says until when)
         form.add_error("code", error.detail)
@@ -231,7 +224,7 @@ def check_code(request):
         return page(form, status=422)
     code, action = form.cleaned_data["code"], request.POST.get("hand_over")
     try:
-        verified = _collect(request, point, delivery_date, code, {})
+        verified = services.verify_pickup_code(user=request.user, delivery_date=delivery_date, pickup_point_id=point.pk, code=code)
     except ServiceError as exc:
         _hand_over_error(form, exc, point, [])
         return page(form, status=exc.status_code)
@@ -244,7 +237,9 @@ def check_code(request):
         return page(form, verified, status=422)
     quantities = form.quantities() if action == "entered" else None
     try:
-        done = _collect(request, point, delivery_date, code, quantities)
+        done = services.collect_with_code(
+            user=request.user, delivery_date=delivery_date, pickup_point_id=point.pk, code=code, quantities=quantities
+        )
     except ServiceError as exc:
         _hand_over_error(form, exc, point, list(quantities or {}))
         return page(form, verified, status=exc.status_code)

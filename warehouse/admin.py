@@ -59,6 +59,13 @@ class LineShortageAdmin(admin.ModelAdmin):
     list_filter = ("delivery_date",)
     raw_id_fields = ("order_line",)
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(reason=LineShortage.reason_expression())
+
+    @admin.display(description="reason")
+    def reason(self, shortage: LineShortage) -> str:
+        return shortage.reason
+
 
 class SortListStopInline(admin.TabularInline):
     model = SortListStop

@@ -198,7 +198,7 @@ def shortages_visible_to(user, delivery_date: date) -> QuerySet[LineShortage]:
     """Cut order lines with their reason; a leader sees only those of their own orders."""
     qs = LineShortage.objects.filter(delivery_date=delivery_date).select_related(
         "order_line__resident", "order_line__deal__product"
-    ).order_by("order_line_id")
+    ).annotate(reason=LineShortage.reason_expression()).order_by("order_line_id")
     if roles_of(user) & {Role.OPERATOR.value, Role.WAREHOUSE.value}:
         return qs
     return qs.filter(order_line__order__leader__user=user)

@@ -15,11 +15,12 @@ returns a plan, serves as many stops as it can, and reports each dropped stop wi
 Search: each worker process (one per CPU core by default) runs its own strategy (first-solution
 heuristic and guided-local-search penalty weight) in two phases: a fleet phase that gets every stop
 onto the fleet, with route duration costed so that schedules stay compact and leave room for the
-stops still out, then a distance phase of guided local search on the true cost from the fullest
-plan found. The plan with the fewest dropped stops, then the lowest cost, wins. Modelling choices
-that matter for quality: costs, times and demands are native matrices and vectors (no Python
-callbacks in the search loop), waiting and (after the fleet phase) route span cost nothing, and the
-drop penalty dominates every routing cost.
+stops still out, in rounds: when a round stalls, the stops it leaves out weigh one more drop
+penalty in the next (so the search trades them for easier ones instead of stalling), then a distance phase of
+guided local search on the true cost from the fullest plan found. The plan with the fewest dropped
+stops, then the lowest cost, wins. Modelling choices that matter for quality: costs, times and
+demands are native matrices and vectors (no Python callbacks in the search loop), waiting and (after
+the fleet phase) route span cost nothing, and the drop penalty dominates every routing cost.
 """
 
 from __future__ import annotations
@@ -64,6 +65,13 @@ SEARCH_STRATEGIES = (
 # Homberger R2). The phase ends as soon as every stop is in, or after this share of the time.
 FLEET_PHASE_DURATION_COST = 5
 FLEET_PHASE_SHARE = 0.5
+# It runs in rounds: a round ends when no stop has gone in for this many seconds per stop (0.5 s
+# for 100 stops), and every stop it leaves out weighs one more drop penalty in the next. With equal
+# penalties the search stalls with the same few stops out (trading one out for one in is level);
+# with the weights the hard stops go in and push easier ones out, which fit elsewhere. Rounds of a
+# fixed length served more stops on the hardest instances but cut searches that were still
+# progressing (Homberger RC1_2_9 lost a stop).
+FLEET_STALL_SECONDS_PER_STOP = 0.005
 # The objective of a search that ran out of time before any solution: any real one beats it.
 UNSOLVED_OBJECTIVE = 2**62
 
@@ -218,9 +226,10 @@ def _dropped_count(problem: Problem, routes: list[list[int]]) -> int:
 
 
 class _Model:
-    """The OR-Tools model of a problem; built once per worker (models cannot cross processes)."""
+    """The OR-Tools model of a problem; built in each worker (models cannot cross processes).
+    ``drop_weights``: how many drop penalties leaving out each stop costs (default one each)."""
 
-    def __init__(self, problem: Problem, duration_cost: int = 0):
+    def __init__(self, problem: Problem, duration_cost: int = 0, drop_weights: Sequence[int] | None = None):
         self.problem = problem
         n_depots = len(problem.depots)
         depot_index = {d.id: i for i, d in enumerate(problem.depots)}
@@ -271,10 +280,11 @@ class _Model:
             routing.ActiveVar(manager.NodeToIndex(location)).SetValue(0)
 
         penalty = _drop_penalty(problem)
+        drop_weights = drop_weights or [1] * len(problem.stops)
         vehicle_index = {v.id: k for k, v in enumerate(problem.vehicles)}
         for position, stop in enumerate(problem.stops):
             index = manager.NodeToIndex(problem.location(position))
-            routing.AddDisjunction([index], penalty)
+            routing.AddDisjunction([index], penalty * drop_weights[position])
             if stop.vehicles is not None:  # -1: the stop left out
                 routing.VehicleVar(index).SetValues([-1, *(vehicle_index[v] for v in stop.vehicles if v in vehicle_index)])
 
@@ -313,10 +323,11 @@ def _drop_penalty(problem: Problem) -> int:
 
 def _search(problem: Problem, strategy: SearchStrategy, time_limit: float) -> _Outcome:
     """One worker, in two phases. The fleet phase builds the first solution and, while stops are
-    left out, searches with route duration costed (see FLEET_PHASE_DURATION_COST) until every
-    stop is in; it ends at once when the first solution already serves them all. The distance
-    phase then runs guided local search on the true cost from the fullest plan found, for the
-    rest of the time, uninterrupted (restarts from the best plan lost in earlier measurements)."""
+    left out, searches with route duration costed (see FLEET_PHASE_DURATION_COST) and, round by
+    round, the stops it keeps leaving out weighted heavier, until every stop is in; it ends at once
+    when the first solution already serves them all. The distance phase then runs guided local
+    search on the true cost from the fullest plan found, for the rest of the time, uninterrupted
+    (restarts from the best plan lost in earlier measurements)."""
     deadline = time.monotonic() + time_limit
     fleet_routes = _fleet_phase(problem, strategy, time_limit * FLEET_PHASE_SHARE)
     fleet_seconds = time_limit - (deadline - time.monotonic())
@@ -340,22 +351,38 @@ def _search(problem: Problem, strategy: SearchStrategy, time_limit: float) -> _O
 
 def _fleet_phase(problem: Problem, strategy: SearchStrategy, seconds: float) -> list[list[int]] | None:
     """The plan serving the most stops found within ``seconds`` (the first that serves them all
-    ends the phase), or None when the first-solution heuristic finds nothing."""
-    model = _Model(problem, duration_cost=FLEET_PHASE_DURATION_COST)
+    ends the phase), or None when the first-solution heuristic finds nothing. Each round starts
+    from where the last one stalled, with the drop penalty of the stops it left out raised (see
+    FLEET_STALL_SECONDS_PER_STOP)."""
+    deadline = time.monotonic() + seconds
+    stall_seconds = FLEET_STALL_SECONDS_PER_STOP * len(problem.stops)
+    weights = [1] * len(problem.stops)
     best: list[list[list[int]]] = []
+    current = None
+    while True:
+        model = _Model(problem, duration_cost=FLEET_PHASE_DURATION_COST, drop_weights=weights)
+        progress = [time.monotonic()]  # when the last stop went in
 
-    def keep_the_fullest() -> None:
-        routes = model.routes()
-        if not best or _served(routes) > _served(best[0]):
-            best[:] = [routes]
-        if _served(routes) == len(problem.stops):
-            model.routing.solver().FinishCurrentSearch()
+        def keep_the_fullest(model: _Model = model) -> None:
+            routes = model.routes()
+            if not best or _served(routes) > _served(best[0]):
+                best[:] = [routes]
+                progress[0] = time.monotonic()
+            if _served(routes) == len(problem.stops) or time.monotonic() - progress[0] > stall_seconds:
+                model.routing.solver().FinishCurrentSearch()
 
-    model.routing.AddAtSolutionCallback(keep_the_fullest)
-    parameters = _improvement_parameters(strategy, seconds)
-    parameters.first_solution_strategy = FirstSolution.Value(strategy.first_solution)
-    model.routing.SolveWithParameters(parameters)
-    return best[0] if best else None
+        model.routing.AddAtSolutionCallback(keep_the_fullest)
+        parameters = _improvement_parameters(strategy, deadline - time.monotonic())
+        if current is None:
+            parameters.first_solution_strategy = FirstSolution.Value(strategy.first_solution)
+            solution = model.routing.SolveWithParameters(parameters)
+        else:
+            solution = model.routing.SolveFromAssignmentWithParameters(model.assignment(current), parameters)
+        if solution is None or _served(best[0]) == len(problem.stops) or time.monotonic() >= deadline:
+            return best[0] if best else None
+        current = model.routes(solution)
+        served = {i for route in current for i in route}
+        weights = [w + (i not in served) for i, w in enumerate(weights)]
 
 
 def _served(routes: list[list[int]]) -> int:

@@ -250,8 +250,7 @@ def _allowed_vehicles(parts: dict[int, _DrivenPart], vehicles: list[solver.Vehic
     still at the depot, which loads it there."""
     if not parts:
         return lambda point_id: None
-    on_road = {part.depot_id for part in parts.values()}
-    at_depot = tuple(v.id for v in vehicles if v.start_depot not in on_road)
+    at_depot = tuple(v.id for v in vehicles if v.start_depot == DEPOT)
     running = {str(vehicle_id) for vehicle_id in parts} & {v.id for v in vehicles}
     carrier = {
         point_id: str(vehicle_id)

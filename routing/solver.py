@@ -100,8 +100,8 @@ class Stop:
     service_fixed: int = 0
     service_per_crate: int = 0
     crates: int = 0
-    # The vehicles that may serve it, by id; None: any. A van already on the road carries only the
-    # goods of its own stops, so a re-plan restricts those stops to it and the vans at the depot.
+    # The vehicles that may serve it, by id; None: any. A van already on the road carries the goods
+    # of its own stops, so a re-plan keeps those stops on it and gives it no others.
     vehicles: tuple[str, ...] | None = None
 
     @property

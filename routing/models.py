@@ -167,8 +167,11 @@ class RouteStop(models.Model):
 class RouteStopLine(models.Model):
     """A product dropped off at a stop: what was allocated, and what the driver handed over."""
 
-    stop = models.ForeignKey(RouteStop, on_delete=models.CASCADE, related_name="lines")
-    product = models.ForeignKey(Product, on_delete=models.PROTECT)
+    # Written in bulk with the stops they belong to, from the day's allocations, so both references are
+    # right by construction; Django's collector still cascades and protects. No per-row database check:
+    # those ran at COMMIT, one index probe each, and were most of storing a large depot's plan (~1 s).
+    stop = models.ForeignKey(RouteStop, on_delete=models.CASCADE, related_name="lines", db_constraint=False)
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, db_constraint=False)
     quantity = models.PositiveIntegerField()
     delivered_quantity = models.PositiveIntegerField(null=True, blank=True)
 

@@ -5,12 +5,13 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db.models import ProtectedError
 from django.urls import reverse
 
 from core.errors import Conflict
 from grouporders.models import Resident
 from pickup import tasks
-from pickup.models import Claim, CommissionEntry, HeadLeaderLink, PickupCode, Refund
+from pickup.models import Claim, CommissionEntry, HeadLeaderLink, PickupCode, PickupLine, Refund
 from pickup.services import record_shortage_refunds
 from tests.conftest import ApiClient, make_user
 from warehouse.services import StockSite, allocate_day, receive_lot
@@ -257,6 +258,18 @@ def test_shortage_refunds_task_is_idempotent(pickup_day, clock):
     allocate_day(delivery_date=pickup_day.delivery_date)
     with pytest.raises(Conflict):
         record_shortage_refunds(delivery_date=pickup_day.delivery_date)
+
+
+def test_pickup_lines_and_codes_keep_their_order_lines_and_residents(pickup_day, at_the_point):
+    """The database does not check these bulk-written references row by row; the ORM still guards them."""
+    line = PickupLine.objects.filter(delivery_date=pickup_day.delivery_date).select_related("order_line").first()
+    with pytest.raises(ProtectedError):
+        line.order_line.delete()
+    with pytest.raises(ProtectedError):
+        line.order_line.order.delete()  # its lines cascade, and they are protected
+    assert PickupLine.objects.filter(pk=line.pk).exists()
+    codes = PickupCode.objects.filter(delivery_date=pickup_day.delivery_date)
+    assert set(codes.values_list("resident_id", flat=True)) == set(Resident.objects.values_list("pk", flat=True))
 
 
 # --- privacy ---

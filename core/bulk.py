@@ -48,16 +48,19 @@ def fetch_array(values_list_queryset, dtype="int64"):
     return np.array(rows, dtype=dtype).reshape(-1, width)
 
 
-def insert_from_select(model, fields: Sequence[str], values_list_queryset) -> int:
+def insert_from_select(model, fields: Sequence[str], values_list_queryset, *, skip_conflicts: bool = True) -> int:
     """INSERT INTO the model's table (`fields`, column names) the rows of a values_list() queryset, in
-    the database (one INSERT … SELECT, no row passes through Python); rows that would break a unique
-    constraint are skipped. Returns the rows inserted. Columns come in SQL order, as in fetch_array.
+    the database (one INSERT … SELECT, no row passes through Python); with `skip_conflicts`, rows that
+    would break a unique constraint are skipped (ON CONFLICT DO NOTHING: a caller that holds a lock
+    making conflicts impossible saves its per-row cost), else they fail the statement. Returns the rows
+    inserted. Columns come in SQL order, as in fetch_array.
     """
     sql, params = values_list_queryset.query.sql_with_params()
     columns = ", ".join(connection.ops.quote_name(f) for f in fields)
+    # SQLite needs the SELECT to have a WHERE for the upsert clause to parse; every caller filters.
+    on_conflict = " ON CONFLICT DO NOTHING" if skip_conflicts else ""
     with connection.cursor() as cursor:
-        # SQLite needs the SELECT to have a WHERE for the upsert clause to parse; every caller filters.
-        cursor.execute(f"INSERT INTO {model._meta.db_table} ({columns}) {sql} ON CONFLICT DO NOTHING", params)
+        cursor.execute(f"INSERT INTO {model._meta.db_table} ({columns}) {sql}{on_conflict}", params)
         return cursor.rowcount
 
 

@@ -171,3 +171,19 @@ def test_two_devices_verifying_one_code_at_once_hand_the_goods_over_once(pickup_
     assert sum(not isinstance(r, Exception) for r in results) == 1
     assert all(isinstance(r, Conflict) for r in results if isinstance(r, Exception)), results
     assert Collection.objects.aggregate(total=Sum("quantity"))["total"] == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_whole_day_and_its_points_writing_pickup_lines_at_once_write_each_line_once(pickup_day):
+    """The whole-day writer inserts without ON CONFLICT: the wave row lock keeps point writers out meanwhile."""
+    from grouporders.models import LineStatus, OrderLine
+    from pickup.models import PickupLine
+    from pickup.services import ensure_pickup_lines
+    from tests.conftest import run_concurrently
+
+    day, (p1, p2) = pickup_day.delivery_date, pickup_day.points
+    callers = [None, p1.pk, p2.pk, p1.pk, None, p2.pk, None, p1.pk]
+    results = run_concurrently(len(callers), lambda i: ensure_pickup_lines(day, callers[i]))
+    assert not [r for r in results if isinstance(r, Exception)], results
+    active = OrderLine.objects.filter(status=LineStatus.ACTIVE, order__wave__delivery_date=day).count()
+    assert sum(results) == active == PickupLine.objects.filter(delivery_date=day).count() == 6

@@ -62,6 +62,7 @@ def run_instance(path: Path, time_limit: float, seed: int, known: dict[str, int]
         "gap": (check.distance - reference) / reference if reference and not violations else None,
         "first_solution_strategy": plan.stats.first_solution_strategy,
         "fleet_phase_seconds": plan.stats.fleet_phase_seconds,
+        "iterations": plan.stats.iterations,
     }
 
 

@@ -13,15 +13,19 @@ Every stop is optional with a drop penalty larger than the cost of any plan, so 
 returns a plan, serves as many stops as it can, and reports each dropped stop with a reason.
 
 Search: each worker process (one per CPU core by default) runs its own strategy (first-solution
-heuristic and guided-local-search penalty weight) in two phases: a fleet phase that gets every stop
-onto the fleet, in rounds: the first costs distance only, the later ones route duration too, so
-that schedules stay compact and leave room for the stops still out; when a round stalls, the stops
-it leaves out weigh one more drop penalty in the next (so the search trades them for easier ones
-instead of stalling); then a distance phase of guided local search on the true cost from the
-fullest plan found. The plan with the fewest dropped stops, then the lowest cost, wins. Modelling
-choices that matter for quality: costs, times and demands are native matrices and vectors (no
-Python callbacks in the search loop), waiting and (after the fleet phase) route span cost nothing,
-and the drop penalty dominates every routing cost.
+heuristic and guided-local-search penalty weight, and its own random seed) in two phases. The
+fleet phase gets every stop onto the fleet with OR-Tools, in rounds: the first costs distance
+only, the later ones route duration too, so that schedules stay compact and leave room for the
+stops still out; when a round stalls, the stops it leaves out weigh one more drop penalty in the
+next (so the search trades them for easier ones instead of stalling). It ends as soon as every stop
+is in. The distance phase is ruin and recreate (routing.ruin_recreate) from the fullest plan found:
+it keeps putting in any stop still out and minimises the cost. Guided local search makes one move at
+a time and stalls 5-20 % above the best-known costs on tight windows (Homberger R1/RC1); removing
+strings of neighbouring stops from several routes and reinserting them rebuilds whole parts of the
+plan. The plan with the fewest dropped stops, then the lowest cost, wins. Modelling choices that
+matter for quality: costs, times and demands are native matrices and vectors in OR-Tools (no Python
+callbacks in its search loop), the ruin-and-recreate iterations are compiled, waiting and (after the
+fleet phase's first round) route span cost nothing, and dropping a stop costs more than any route.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+from routing import ruin_recreate
 
 FirstSolution = routing_enums_pb2.FirstSolutionStrategy.Value
 Metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.Value
@@ -70,7 +76,7 @@ FLEET_PHASE_DURATION_COST = 5
 # routes shaped for distance. A start built for compact schedules cost the distance phase dearly
 # (Homberger, one worker, 60 s, single runs: R1_2_5 18.7 % -> 12.4 % gap,
 # RC1_2_5 32.0 % -> 25.2 %, RC2_2_5 from 2 stops dropped to all served at 3.9 %).
-FLEET_PHASE_SHARE = 0.5
+FLEET_PHASE_SHARE = 0.25
 # It runs in rounds: a round ends when no stop has gone in for this many seconds per stop (0.5 s
 # for 100 stops), and every stop it leaves out weighs one more drop penalty in the next. With equal
 # penalties the search stalls with the same few stops out (trading one out for one in is level);
@@ -78,8 +84,11 @@ FLEET_PHASE_SHARE = 0.5
 # fixed length served more stops on the hardest instances but cut searches that were still
 # progressing (Homberger RC1_2_9 lost a stop).
 FLEET_STALL_SECONDS_PER_STOP = 0.005
-# The objective of a search that ran out of time before any solution: any real one beats it.
-UNSOLVED_OBJECTIVE = 2**62
+
+# A worker's status: whether OR-Tools found a first solution (without one, ruin and recreate
+# starts from empty routes).
+STATUS_SOLVED = "solved"
+STATUS_NO_FIRST_SOLUTION = "no first solution"
 
 # Reasons reported for dropped stops.
 REASON_CAPACITY = "demand exceeds the capacity of every vehicle"
@@ -180,6 +189,7 @@ class SolverStats:
     workers: int
     status: str
     fleet_phase_seconds: float = 0.0  # spent getting every stop in before minimising distance
+    iterations: int = 0  # of ruin and recreate
 
 
 @dataclass(frozen=True)
@@ -206,12 +216,14 @@ def solve(problem: Problem, time_limit: float = 10.0, seed: int = 0, workers: in
     first = seed % len(SEARCH_STRATEGIES)
     strategies = (SEARCH_STRATEGIES[first:] + SEARCH_STRATEGIES[:first])[:workers]
     if not problem.stops or not problem.vehicles:
-        outcomes = [_Outcome(routes=[], objective=0, strategy="none", status="trivial", fleet_phase_seconds=0.0)]
+        outcomes = [_Outcome(routes=[], objective=0, strategy="none", status="trivial", fleet_phase_seconds=0.0,
+                             iterations=0)]
     elif workers == 1:
-        outcomes = [_search(problem, strategies[0], time_limit)]
+        outcomes = [_search(problem, strategies[0], time_limit, seed)]
     else:
         with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
-            outcomes = list(pool.map(_search, [problem] * workers, strategies, [time_limit] * workers))
+            outcomes = list(pool.map(_search, [problem] * workers, strategies, [time_limit] * workers,
+                                     [seed * len(SEARCH_STRATEGIES) + k for k in range(workers)]))
     best = min(outcomes, key=lambda o: (_dropped_count(problem, o.routes), o.objective))
     return _plan(problem, best, time.monotonic() - started, workers)
 
@@ -225,6 +237,7 @@ class _Outcome:
     strategy: str
     status: str
     fleet_phase_seconds: float
+    iterations: int
 
 
 def _dropped_count(problem: Problem, routes: list[list[int]]) -> int:
@@ -327,32 +340,21 @@ def _drop_penalty(problem: Problem) -> int:
     return 10 * (longest_arc * highest_rate * (len(problem.stops) + len(problem.vehicles)) + all_fixed) + 1
 
 
-def _search(problem: Problem, strategy: SearchStrategy, time_limit: float) -> _Outcome:
-    """One worker, in two phases. The fleet phase builds the first solution and, while stops are
-    left out, searches (after its first round) with route duration costed (see
-    FLEET_PHASE_DURATION_COST) and, round by round, the stops it keeps leaving out weighted heavier,
-    until every stop is in; it ends at once when the first solution already serves them all. The
-    distance phase then runs guided local search on the true cost from the fullest plan found, for
-    the rest of the time, uninterrupted (restarts from the best plan lost in earlier measurements)."""
+def _search(problem: Problem, strategy: SearchStrategy, time_limit: float, seed: int) -> _Outcome:
+    """One worker, in two phases. The fleet phase builds the first solution with OR-Tools and, while
+    stops are left out, runs guided local search (after its first round with route duration costed,
+    see FLEET_PHASE_DURATION_COST) with the stops it keeps leaving out weighted heavier, round by
+    round; it ends at once when the first solution serves every stop. The distance phase then runs
+    ruin and recreate (routing.ruin_recreate) from the fullest plan found for the rest of the time:
+    it puts in the stops still out where it can, and minimises cost."""
     deadline = time.monotonic() + time_limit
     fleet_routes = _fleet_phase(problem, strategy, time_limit * FLEET_PHASE_SHARE)
     fleet_seconds = time_limit - (deadline - time.monotonic())
-    model = _Model(problem)
-    parameters = _improvement_parameters(strategy, deadline - time.monotonic())
-    start = model.assignment(fleet_routes) if fleet_routes is not None else None
-    if start is not None:
-        solution = model.routing.SolveFromAssignmentWithParameters(start, parameters)
-    else:  # no first solution at all: begin with every stop left out
-        parameters.first_solution_strategy = FirstSolution.ALL_UNPERFORMED
-        solution = model.routing.SolveWithParameters(parameters)
-    status = routing_enums_pb2.RoutingSearchStatus.Value.Name(model.routing.status())
-    if solution is None:
-        # Out of time before any solution: keep the fleet phase's plan (or serve nothing); every stop
-        # it leaves out is then reported as dropped, and its objective loses to any real solution.
-        return _Outcome(routes=fleet_routes or [], objective=UNSOLVED_OBJECTIVE, strategy=strategy.first_solution,
-                        status=status, fleet_phase_seconds=round(fleet_seconds, 3))
-    return _Outcome(routes=model.routes(solution), objective=solution.ObjectiveValue(),
-                    strategy=strategy.first_solution, status=status, fleet_phase_seconds=round(fleet_seconds, 3))
+    start = fleet_routes if fleet_routes is not None else [[] for _ in problem.vehicles]
+    improved = ruin_recreate.improve(problem, start, deadline - time.monotonic(), seed=seed)
+    return _Outcome(routes=improved.routes, objective=improved.cost, strategy=strategy.first_solution,
+                    status=STATUS_SOLVED if fleet_routes is not None else STATUS_NO_FIRST_SOLUTION,
+                    fleet_phase_seconds=round(fleet_seconds, 3), iterations=improved.iterations)
 
 
 def _fleet_phase(problem: Problem, strategy: SearchStrategy, seconds: float) -> list[list[int]] | None:
@@ -424,7 +426,7 @@ def _plan(problem: Problem, outcome: _Outcome, seconds: float, workers: int) -> 
         distance=sum(r.distance for r in routes), duration=sum(r.duration for r in routes),
         stats=SolverStats(first_solution_strategy=outcome.strategy, objective=outcome.objective,
                           seconds=round(seconds, 3), workers=workers, status=outcome.status,
-                          fleet_phase_seconds=outcome.fleet_phase_seconds))
+                          fleet_phase_seconds=outcome.fleet_phase_seconds, iterations=outcome.iterations))
 
 
 def _schedule(problem: Problem, vehicle: Vehicle, stops: list[int]) -> Route:

@@ -1,0 +1,423 @@
+"""Ruin and recreate: the solver's distance phase. Pure: no Django import.
+
+Slack induction by string removals (Christiaens & Vanden Berghe, Transportation Science 54(2),
+2020) under simulated annealing. Each iteration removes a few strings of consecutive stops from
+routes that lie close together (the ruin), puts every stop that is out back at its cheapest
+feasible position, in a random order of four kinds, skipping each position with a small
+probability (the recreate), and keeps the result by the annealing rule. Removing strings of
+neighbouring stops from several routes at once leaves room (slack) that the recreate can use to
+rebuild that part of the plan differently, which is what guided local search's single moves
+cannot do on tight time windows (Homberger R1/RC1).
+
+It works on the same problem and cost as the OR-Tools model (cost per km times distance, fixed
+cost per vehicle used) with every constraint checked exactly: each capacity dimension, stop
+windows, the vehicle's start and end window, its maximum duration (leaving the depot as late as
+the stops allow), and which vehicles may serve a stop. A plan with fewer stops out always wins;
+among plans with as many out, cost decides.
+
+The iterations run compiled (numba) in chunks; Python between chunks keeps the wall-clock limit
+and lowers the temperature with the time spent.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import TYPE_CHECKING, NamedTuple
+
+import numpy as np
+from numba import njit
+
+if TYPE_CHECKING:
+    from routing.solver import Problem
+
+# SISR's parameters: about this many stops removed per iteration on average, strings at most this
+# long, and the probability that the recreate skips a position (blinks).
+AVERAGE_REMOVED = 10
+LONGEST_STRING = 10
+BLINK_RATE = 0.01
+# Neighbours listed per stop for the ruin: enough to reach the few routes it ruins.
+NEIGHBOURS = 100
+# Annealing temperature, as a share of the start plan's mean arc cost, from start to end: the
+# rule accepts a plan costing up to about the temperature more than the current one.
+TEMPERATURE_START = 0.3
+TEMPERATURE_END = 0.003
+# Chunks of compiled iterations take about this long, so the time limit is kept closely.
+CHUNK_SECONDS = 0.1
+
+NO_LIMIT = np.iinfo(np.int64).max // 4
+FIXED_COST_UNITS = 1000  # fixed costs are per vehicle in money; arcs cost metres x rate
+
+
+class _Instance(NamedTuple):
+    distance: np.ndarray  # [location, location]
+    travel_time: np.ndarray  # [location, location]
+    location: np.ndarray  # [stop]
+    demand: np.ndarray  # [stop, dimension]
+    opens: np.ndarray  # [stop]
+    closes: np.ndarray
+    service: np.ndarray
+    start: np.ndarray  # [vehicle] location
+    end: np.ndarray
+    earliest_start: np.ndarray  # [vehicle]
+    latest_start: np.ndarray
+    latest_end: np.ndarray
+    max_duration: np.ndarray
+    rate: np.ndarray
+    fixed: np.ndarray
+    capacity: np.ndarray  # [vehicle, dimension]
+    allowed: np.ndarray  # [stop, vehicle] bool
+    neighbours: np.ndarray  # [stop, k] other stops, nearest first
+    size: np.ndarray  # [stop] float: demand as a share of the largest capacity, summed over dimensions
+    remoteness: np.ndarray  # [stop] float: distance from the nearest depot
+
+
+class _State(NamedTuple):
+    """A plan: route[v, :length[v]] are vehicle v's stops in order; ``vehicle[s]`` is the vehicle
+    serving stop s, or -1 when it is out. begin/latest: earliest and latest service start at each
+    position that keeps the route within windows; load and cost per vehicle."""
+
+    route: np.ndarray
+    length: np.ndarray
+    vehicle: np.ndarray
+    load: np.ndarray
+    begin: np.ndarray
+    latest: np.ndarray
+    cost: np.ndarray
+    touched: np.ndarray  # [vehicle] bool: changed in this iteration
+
+
+class Improvement(NamedTuple):
+    routes: list[list[int]]  # stop positions per vehicle, in visit order
+    cost: int  # in the OR-Tools model's units
+    iterations: int
+
+
+def improve(problem: Problem, routes: list[list[int]], seconds: float, seed: int = 0) -> Improvement:
+    """The best plan found from ``routes`` (stop positions per vehicle) within ``seconds``. Stops
+    left out of ``routes`` are put in where they fit."""
+    deadline = time.monotonic() + seconds
+    instance = _instance(problem)
+    current = _state(instance, routes)
+    candidate, best = _copy(current), _copy(current)
+    _seed(seed)
+    scores = np.array(_score(current) * 2, dtype=np.float64)  # current: stops out, cost; then best's
+    served = len(problem.stops) - int(scores[0])
+    arcs = served + int((current.length > 0).sum())
+    mean_arc = scores[1] / arcs if arcs else 1.0
+    absences = np.zeros(len(problem.stops), dtype=np.int64)
+    started, iterations, done = time.monotonic(), 50, 0
+    while (now := time.monotonic()) < deadline:
+        progress = (now - started) / max(deadline - started, 1e-9)
+        temperature = mean_arc * TEMPERATURE_START * (TEMPERATURE_END / TEMPERATURE_START) ** progress
+        _iterate(instance, current, candidate, best, scores, absences, iterations, temperature,
+                 AVERAGE_REMOVED, LONGEST_STRING, BLINK_RATE)
+        done += iterations
+        spent = time.monotonic() - now
+        iterations = max(1, min(iterations * 4, int(iterations * CHUNK_SECONDS / max(spent, 1e-6))))
+    return Improvement([best.route[v, :best.length[v]].tolist() for v in range(len(problem.vehicles))],
+                       int(scores[3]), done)
+
+
+def _instance(problem: Problem) -> _Instance:
+    n_depots = len(problem.depots)
+    stops, vehicles = problem.stops, problem.vehicles
+    distance = np.asarray(problem.distance, dtype=np.int64)
+    depot_index = {d.id: i for i, d in enumerate(problem.depots)}
+    start = np.array([depot_index[v.start_depot] for v in vehicles], dtype=np.int64)
+    end = np.array([depot_index[v.end_depot] for v in vehicles], dtype=np.int64)
+    earliest_start = np.array([max(v.shift_start, problem.depots[s].opens) for v, s in zip(vehicles, start)], np.int64)
+    latest_start = np.array([min(v.shift_end, problem.depots[s].closes) for v, s in zip(vehicles, start)], np.int64)
+    latest_end = np.array([min(v.shift_end, problem.depots[e].closes) for v, e in zip(vehicles, end)], np.int64)
+    capacity = np.array([v.capacity for v in vehicles], dtype=np.int64).reshape(len(vehicles), -1)
+    demand = np.array([s.demand for s in stops], dtype=np.int64).reshape(len(stops), capacity.shape[1])
+    vehicle_index = {v.id: k for k, v in enumerate(vehicles)}
+    allowed = np.ones((len(stops), len(vehicles)), dtype=np.bool_)
+    for position, stop in enumerate(stops):
+        if stop.vehicles is not None:
+            allowed[position] = False
+            allowed[position, [vehicle_index[v] for v in stop.vehicles if v in vehicle_index]] = True
+    allowed[:, (earliest_start > latest_start) | (earliest_start > latest_end)] = False  # unusable shifts
+    location = np.arange(len(stops), dtype=np.int64) + n_depots
+    between = distance[np.ix_(location, location)]
+    between = between + between.T
+    np.fill_diagonal(between, np.iinfo(np.int64).max)
+    k = min(NEIGHBOURS, len(stops) - 1)
+    neighbours = np.argsort(between, axis=1, kind="stable")[:, :k].astype(np.int64)
+    largest = np.maximum(capacity.max(axis=0), 1)
+    return _Instance(
+        distance=distance, travel_time=np.asarray(problem.travel_time, dtype=np.int64), location=location,
+        demand=demand,
+        opens=np.array([s.opens for s in stops], dtype=np.int64),
+        closes=np.array([s.closes for s in stops], dtype=np.int64),
+        service=np.array([s.service_time for s in stops], dtype=np.int64),
+        start=start, end=end, earliest_start=earliest_start, latest_start=latest_start, latest_end=latest_end,
+        max_duration=np.array([NO_LIMIT if v.max_duration is None else v.max_duration for v in vehicles], np.int64),
+        rate=np.array([v.cost_per_km for v in vehicles], dtype=np.int64),
+        fixed=np.array([v.fixed_cost * FIXED_COST_UNITS for v in vehicles], dtype=np.int64),
+        capacity=capacity, allowed=allowed, neighbours=neighbours,
+        size=(demand / largest).sum(axis=1).astype(np.float64),
+        remoteness=distance[:n_depots][:, location].min(axis=0).astype(np.float64),
+    )
+
+
+def _state(instance: _Instance, routes: list[list[int]]) -> _State:
+    n_vehicles, n_stops = len(instance.start), len(instance.location)
+    state = _State(
+        route=np.zeros((n_vehicles, max(n_stops, 1)), dtype=np.int64),
+        length=np.zeros(n_vehicles, dtype=np.int64),
+        vehicle=np.full(n_stops, -1, dtype=np.int64),
+        load=np.zeros_like(instance.capacity),
+        begin=np.zeros((n_vehicles, max(n_stops, 1)), dtype=np.int64),
+        latest=np.zeros((n_vehicles, max(n_stops, 1)), dtype=np.int64),
+        cost=np.zeros(n_vehicles, dtype=np.int64),
+        touched=np.zeros(n_vehicles, dtype=np.bool_),
+    )
+    for v, stops in enumerate(routes):
+        state.route[v, :len(stops)] = stops
+        state.length[v] = len(stops)
+        state.vehicle[stops] = v
+        _refresh(instance, state, v)
+    return state
+
+
+def _copy(state: _State) -> _State:
+    return _State(*(array.copy() for array in state))
+
+
+def _score(state: _State) -> tuple[int, int]:
+    return int((state.vehicle < 0).sum()), int(state.cost.sum())
+
+
+@njit(cache=True)
+def _seed(seed):
+    np.random.seed(seed)
+
+
+@njit(cache=True)
+def _refresh(instance, state, v):
+    """Recompute route v's load, schedule and cost from its stops."""
+    i_ = instance
+    n = state.length[v]
+    state.load[v, :] = 0
+    clock, here, distance = i_.earliest_start[v], i_.start[v], 0
+    for i in range(n):
+        s = state.route[v, i]
+        there = i_.location[s]
+        distance += i_.distance[here, there]
+        clock = max(clock + i_.travel_time[here, there], i_.opens[s])
+        state.begin[v, i] = clock
+        clock += i_.service[s]
+        state.load[v, :] += i_.demand[s, :]
+        here = there
+    distance += i_.distance[here, i_.end[v]]
+    state.cost[v] = i_.rate[v] * distance + i_.fixed[v] if n else 0
+    after, latest = i_.end[v], i_.latest_end[v]
+    for i in range(n - 1, -1, -1):
+        s = state.route[v, i]
+        latest = min(i_.closes[s], latest - i_.travel_time[i_.location[s], after] - i_.service[s])
+        state.latest[v, i] = latest
+        after = i_.location[s]
+
+
+@njit(cache=True)
+def _duration_fits(instance, state, v, position, stop):
+    """Whether route v with ``stop`` inserted at ``position`` keeps within the vehicle's maximum
+    duration, leaving the depot as late as waiting and the stops' windows allow."""
+    i_ = instance
+    clock, here, waited = i_.earliest_start[v], i_.start[v], 0
+    delay = i_.latest_start[v] - i_.earliest_start[v]
+    n = state.length[v]
+    for i in range(n + 1):
+        if i == position:
+            s = stop
+        else:
+            s = state.route[v, i if i < position else i - 1]
+        there = i_.location[s]
+        arrival = clock + i_.travel_time[here, there]
+        begin = max(arrival, i_.opens[s])
+        waited += begin - arrival
+        delay = min(delay, waited + i_.closes[s] - begin)
+        clock, here = begin + i_.service[s], there
+    end = clock + i_.travel_time[here, i_.end[v]]
+    delay = max(0, min(delay, waited))
+    return end - (i_.earliest_start[v] + delay) <= i_.max_duration[v]
+
+
+@njit(cache=True)
+def _cheapest_insertion(instance, state, stop, blink):
+    """(vehicle, position, added cost) of the cheapest feasible insertion of ``stop``, skipping
+    each cheaper candidate with probability ``blink``; vehicle -1 when it fits nowhere."""
+    i_ = instance
+    best_v, best_p, best_delta = -1, -1, NO_LIMIT
+    here_stop = i_.location[stop]
+    for v in range(len(i_.start)):
+        if not i_.allowed[stop, v]:
+            continue
+        fits = True
+        for k in range(i_.capacity.shape[1]):
+            if state.load[v, k] + i_.demand[stop, k] > i_.capacity[v, k]:
+                fits = False
+        if not fits:
+            continue
+        n = state.length[v]
+        fixed = i_.fixed[v] if n == 0 else 0
+        before, departure = i_.start[v], i_.earliest_start[v]
+        for p in range(n + 1):
+            if p < n:
+                following = state.route[v, p]
+                after, after_opens, after_latest = i_.location[following], i_.opens[following], state.latest[v, p]
+            else:
+                after, after_opens, after_latest = i_.end[v], 0, i_.latest_end[v]
+            delta = i_.rate[v] * (i_.distance[before, here_stop] + i_.distance[here_stop, after]
+                                  - i_.distance[before, after]) + fixed
+            if delta < best_delta and (blink == 0.0 or np.random.random() >= blink):
+                begin = max(departure + i_.travel_time[before, here_stop], i_.opens[stop])
+                if begin <= i_.closes[stop]:
+                    next_begin = max(begin + i_.service[stop] + i_.travel_time[here_stop, after], after_opens)
+                    if next_begin <= after_latest and (
+                            i_.max_duration[v] >= NO_LIMIT or _duration_fits(i_, state, v, p, stop)):
+                        best_v, best_p, best_delta = v, p, delta
+            if p < n:
+                s = state.route[v, p]
+                before, departure = i_.location[s], state.begin[v, p] + i_.service[s]
+    return best_v, best_p, best_delta
+
+
+@njit(cache=True)
+def _insert(instance, state, v, position, stop):
+    n = state.length[v]
+    state.route[v, position + 1:n + 1] = state.route[v, position:n].copy()
+    state.route[v, position] = stop
+    state.length[v] = n + 1
+    state.vehicle[stop] = v
+    state.touched[v] = True
+    _refresh(instance, state, v)
+
+
+@njit(cache=True)
+def _ruin(instance, state, average_removed, longest_string):
+    """Remove strings of consecutive stops from routes near a random served stop (SISR)."""
+    i_ = instance
+    n_stops = len(i_.location)
+    used = 0
+    for v in range(len(i_.start)):
+        if state.length[v] > 0:
+            used += 1
+    if used == 0:
+        return
+    served = n_stops - np.sum(state.vehicle < 0)
+    string_max = min(float(longest_string), served / used)
+    strings_max = 4.0 * average_removed / (1.0 + string_max) - 1.0
+    strings = int(np.random.random() * strings_max) + 1
+    seed = np.random.randint(n_stops)
+    while state.vehicle[seed] < 0:
+        seed = np.random.randint(n_stops)
+    ruined = 0
+    for j in range(-1, i_.neighbours.shape[1]):
+        if ruined >= strings:
+            break
+        stop = seed if j < 0 else i_.neighbours[seed, j]
+        v = state.vehicle[stop]
+        if v < 0 or state.touched[v]:
+            continue
+        n = state.length[v]
+        length = min(int(np.random.random() * min(float(n), string_max)) + 1, n)
+        position = 0
+        while state.route[v, position] != stop:
+            position += 1
+        lowest, highest = max(0, position - length + 1), min(position, n - length)
+        first = lowest + np.random.randint(highest - lowest + 1)
+        for i in range(first, first + length):
+            state.vehicle[state.route[v, i]] = -1
+        state.route[v, first:n - length] = state.route[v, first + length:n].copy()
+        state.length[v] = n - length
+        state.touched[v] = True
+        _refresh(i_, state, v)
+        ruined += 1
+
+
+@njit(cache=True)
+def _recreate(instance, state, blink):
+    """Put every stop that is out back at its cheapest position, in one of SISR's orders: random,
+    largest demand first, farthest from the depot first, nearest first (weights 4, 4, 2, 1)."""
+    out = np.nonzero(state.vehicle < 0)[0]
+    if len(out) == 0:
+        return
+    kind = np.random.random() * 11.0
+    if kind < 4.0:
+        np.random.shuffle(out)
+    elif kind < 8.0:
+        out = out[np.argsort(-instance.size[out])]
+    elif kind < 10.0:
+        out = out[np.argsort(-instance.remoteness[out])]
+    else:
+        out = out[np.argsort(instance.remoteness[out])]
+    for stop in out:
+        v, position, _ = _cheapest_insertion(instance, state, stop, blink)
+        if v >= 0:
+            _insert(instance, state, v, position, stop)
+
+
+@njit(cache=True)
+def _copy_routes(source, target, every):
+    """Copy the touched routes (or all) and the stop-to-vehicle map from source to target."""
+    for v in range(len(source.length)):
+        if every or source.touched[v]:
+            n = source.length[v]
+            target.route[v, :n] = source.route[v, :n]
+            target.begin[v, :n] = source.begin[v, :n]
+            target.latest[v, :n] = source.latest[v, :n]
+            target.load[v, :] = source.load[v, :]
+            target.length[v] = n
+            target.cost[v] = source.cost[v]
+    target.vehicle[:] = source.vehicle[:]
+
+
+@njit(cache=True)
+def _absence(state, absences):
+    total = 0
+    for s in range(len(state.vehicle)):
+        if state.vehicle[s] < 0:
+            total += absences[s]
+    return total
+
+
+@njit(cache=True)
+def _iterate(instance, current, candidate, best, scores, absences, iterations, temperature,
+             average_removed, longest_string, blink):
+    """``iterations`` rounds of ruin, recreate and the acceptance rule. ``scores`` holds the
+    current plan's stops out and cost, then the best plan's; candidate equals current on entry
+    and on return. ``absences`` counts, per stop, the iterations it spent out.
+
+    A plan with fewer stops out is accepted, one with more is not. With as many out, one whose
+    stops out have been out less often is accepted (SISR's fleet minimisation: the stops that keep
+    failing go in, pushing easier ones out); with the same stops out, the annealing rule on cost
+    decides."""
+    for _ in range(iterations):
+        candidate.touched[:] = False
+        _ruin(instance, candidate, average_removed, longest_string)
+        _recreate(instance, candidate, blink)
+        out = np.sum(candidate.vehicle < 0)
+        cost = np.sum(candidate.cost)
+        if out < scores[0]:
+            accept = True
+        elif out > scores[0]:
+            accept = False
+        else:
+            absent = _absence(candidate, absences) if out else 0
+            absent_now = _absence(current, absences) if out else 0
+            accept = absent < absent_now or (
+                absent == absent_now and cost < scores[1] - temperature * math.log(1.0 - np.random.random()))
+        if accept:
+            _copy_routes(candidate, current, False)
+            scores[0], scores[1] = out, cost
+            if out < scores[2] or (out == scores[2] and cost < scores[3]):
+                _copy_routes(candidate, best, True)
+                scores[2], scores[3] = out, cost
+        else:
+            current.touched[:] = candidate.touched[:]
+            _copy_routes(current, candidate, False)
+        for s in range(len(current.vehicle)):
+            if current.vehicle[s] < 0:
+                absences[s] += 1

@@ -36,6 +36,10 @@ if TYPE_CHECKING:
 AVERAGE_REMOVED = 10
 LONGEST_STRING = 10
 BLINK_RATE = 0.01
+# Half the strings are split strings; the block they keep grows by one stop while a draw exceeds
+# the depth, up to the route's length.
+SPLIT_RATE = 0.5
+SPLIT_DEPTH = 0.01
 # Neighbours listed per stop for the ruin: enough to reach the few routes it ruins.
 NEIGHBOURS = 100
 # Annealing temperature, as a share of the start plan's mean arc cost, from start to end: the
@@ -111,7 +115,7 @@ def improve(problem: Problem, routes: list[list[int]], seconds: float, seed: int
         progress = (now - started) / max(deadline - started, 1e-9)
         temperature = mean_arc * TEMPERATURE_START * (TEMPERATURE_END / TEMPERATURE_START) ** progress
         _iterate(instance, current, candidate, best, scores, absences, iterations, temperature,
-                 AVERAGE_REMOVED, LONGEST_STRING, BLINK_RATE)
+                 AVERAGE_REMOVED, LONGEST_STRING, SPLIT_RATE, SPLIT_DEPTH, BLINK_RATE)
         done += iterations
         spent = time.monotonic() - now
         iterations = max(1, min(iterations * 4, int(iterations * CHUNK_SECONDS / max(spent, 1e-6))))
@@ -208,7 +212,8 @@ def _refresh(instance, state, v):
         clock = max(clock + i_.travel_time[here, there], i_.opens[s])
         state.begin[v, i] = clock
         clock += i_.service[s]
-        state.load[v, :] += i_.demand[s, :]
+        for k in range(i_.demand.shape[1]):  # element by element: a slice would allocate
+            state.load[v, k] += i_.demand[s, k]
         here = there
     distance += i_.distance[here, i_.end[v]]
     state.cost[v] = i_.rate[v] * distance + i_.fixed[v] if n else 0
@@ -296,7 +301,7 @@ def _insert(instance, state, v, position, stop):
 
 
 @njit(cache=True)
-def _ruin(instance, state, average_removed, longest_string):
+def _ruin(instance, state, average_removed, longest_string, split_rate, split_depth):
     """Remove strings of consecutive stops from routes near a random served stop (SISR)."""
     i_ = instance
     n_stops = len(i_.location)
@@ -323,15 +328,28 @@ def _ruin(instance, state, average_removed, longest_string):
             continue
         n = state.length[v]
         length = min(int(np.random.random() * min(float(n), string_max)) + 1, n)
+        # A split string (half the time, when the route is longer): a longer string around the stop
+        # that keeps a block of ``kept`` stops in its middle, so the gaps it leaves are spread out.
+        kept = 0
+        if length < n and np.random.random() < split_rate:
+            kept = 1
+            while length + kept < n and np.random.random() > split_depth:
+                kept += 1
+        span = length + kept
         position = 0
         while state.route[v, position] != stop:
             position += 1
-        lowest, highest = max(0, position - length + 1), min(position, n - length)
+        lowest, highest = max(0, position - span + 1), min(position, n - span)
         first = lowest + np.random.randint(highest - lowest + 1)
-        for i in range(first, first + length):
-            state.vehicle[state.route[v, i]] = -1
-        state.route[v, first:n - length] = state.route[v, first + length:n].copy()
-        state.length[v] = n - length
+        keep_from = first + np.random.randint(length + 1)
+        write = first
+        for i in range(first, n):
+            if i < first + span and not keep_from <= i < keep_from + kept:
+                state.vehicle[state.route[v, i]] = -1
+            else:
+                state.route[v, write] = state.route[v, i]
+                write += 1
+        state.length[v] = write
         state.touched[v] = True
         _refresh(i_, state, v)
         ruined += 1
@@ -385,7 +403,7 @@ def _absence(state, absences):
 
 @njit(cache=True)
 def _iterate(instance, current, candidate, best, scores, absences, iterations, temperature,
-             average_removed, longest_string, blink):
+             average_removed, longest_string, split_rate, split_depth, blink):
     """``iterations`` rounds of ruin, recreate and the acceptance rule. ``scores`` holds the
     current plan's stops out and cost, then the best plan's; candidate equals current on entry
     and on return. ``absences`` counts, per stop, the iterations it spent out.
@@ -396,7 +414,7 @@ def _iterate(instance, current, candidate, best, scores, absences, iterations, t
     decides."""
     for _ in range(iterations):
         candidate.touched[:] = False
-        _ruin(instance, candidate, average_removed, longest_string)
+        _ruin(instance, candidate, average_removed, longest_string, split_rate, split_depth)
         _recreate(instance, candidate, blink)
         out = np.sum(candidate.vehicle < 0)
         cost = np.sum(candidate.cost)

@@ -11,6 +11,8 @@ COPY requirements.txt .
 RUN pip install -r requirements.txt
 
 COPY . .
+# The route search's compiled functions, compiled once here into numba's cache beside the code.
+RUN python -c "from routing.ruin_recreate import compile_ahead; compile_ahead()"
 # Static files are collected at build time; SECRET_KEY here is only for this step.
 RUN SECRET_KEY=collectstatic-only DEBUG=0 python manage.py collectstatic --noinput -v 0 \
     && useradd --system --create-home --uid 10001 app \

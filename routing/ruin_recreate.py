@@ -123,6 +123,19 @@ def improve(problem: Problem, routes: list[list[int]], seconds: float, seed: int
                        int(scores[3]), done)
 
 
+def compile_ahead() -> int:
+    """Compile every compiled function (or load it from numba's cache, beside this file) by
+    improving a two-stop plan, so that the first real plan spends its time limit searching; a cold
+    compile takes several seconds. The Docker image runs it at build time. Returns the iterations."""
+    from routing.solver import Depot, Problem, Stop, Vehicle
+
+    distance = [[0, 5, 5], [5, 0, 5], [5, 5, 0]]
+    problem = Problem(depots=[Depot("depot")], stops=[Stop("a", (1,), 0, 100), Stop("b", (1,), 0, 100)],
+                      vehicles=[Vehicle("van", (2,), "depot", "depot", max_duration=100)],
+                      distance=distance, travel_time=distance)
+    return improve(problem, [[0]], 0.01).iterations
+
+
 def _instance(problem: Problem) -> _Instance:
     n_depots = len(problem.depots)
     stops, vehicles = problem.stops, problem.vehicles

@@ -53,12 +53,12 @@ class SearchStrategy:
     penalty_weight: float
 
 
-# One strategy per worker, in this order (rotated by the seed). The search is deterministic, so
-# workers must differ to be worth running: guided local search from different starts and penalty
-# weights ends in different local optima, and which one is best varies from instance to instance.
-# Local cheapest insertion serves the most stops on a tight fleet; savings builds long compact
-# routes, which suits wide windows (Solomon R2/RC2), and a heavier penalty weight makes the
-# search leave them more freely.
+# One strategy per worker, in this order (rotated by the seed); each worker also seeds ruin and
+# recreate differently. Workers must differ to be worth running: searches from different starts
+# end in different local optima, and which one is best varies from instance to instance. Local
+# cheapest insertion serves the most stops on a tight fleet; savings builds long compact routes,
+# which suits wide windows (Solomon R2/RC2), and a heavier penalty weight makes the fleet phase's
+# guided local search leave them more freely.
 SEARCH_STRATEGIES = (
     SearchStrategy("LOCAL_CHEAPEST_INSERTION", 0.1),
     SearchStrategy("SAVINGS", 0.2),
@@ -205,9 +205,10 @@ class Plan:
 def solve(problem: Problem, time_limit: float = 10.0, seed: int = 0, workers: int | None = None) -> Plan:
     """Plan routes for ``problem`` within about ``time_limit`` seconds.
 
-    ``seed`` rotates the list of search strategies the workers use. OR-Tools has no random seed
-    of its own and its search is deterministic, but with a time limit the amount of search
-    depends on machine load, so runs are reproducible only up to that.
+    ``seed`` rotates the list of search strategies the workers use and seeds each worker's ruin
+    and recreate. OR-Tools has no random seed of its own and its search is deterministic, and the
+    random draws repeat for a seed, but with a time limit the amount of search depends on machine
+    load, so runs are reproducible only up to that.
     ``workers`` defaults to the number of CPU cores; it is capped by the number of strategies, and
     with one worker everything runs in this process.
     """

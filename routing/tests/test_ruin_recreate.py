@@ -8,7 +8,7 @@ import math
 from hypothesis import given
 from hypothesis import strategies as st
 
-from routing.ruin_recreate import FIXED_COST_UNITS, improve
+from routing.ruin_recreate import FIXED_COST_UNITS, compile_ahead, improve
 from routing.solver import Depot, Problem, Stop, Vehicle
 from routing.tests.test_solver import FAST, problems
 
@@ -75,3 +75,7 @@ def test_a_stop_no_vehicle_can_reach_in_time_stays_out():
 
     assert routes == [[1]]
     assert cost == 10
+
+
+def test_compiling_ahead_runs_the_search():
+    assert compile_ahead() > 0

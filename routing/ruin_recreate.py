@@ -106,9 +106,7 @@ def improve(problem: Problem, routes: list[list[int]], seconds: float, seed: int
     candidate, best = _copy(current), _copy(current)
     _seed(seed)
     scores = np.array(_score(current) * 2, dtype=np.float64)  # current: stops out, cost; then best's
-    served = len(problem.stops) - int(scores[0])
-    arcs = served + int((current.length > 0).sum())
-    mean_arc = scores[1] / arcs if arcs else 1.0
+    mean_arc = _mean_arc_cost(instance, current)
     absences = np.zeros(len(problem.stops), dtype=np.int64)
     started, iterations, done = time.monotonic(), 50, 0
     while (now := time.monotonic()) < deadline:
@@ -121,6 +119,16 @@ def improve(problem: Problem, routes: list[list[int]], seconds: float, seed: int
         iterations = max(1, min(iterations * 4, int(iterations * CHUNK_SECONDS / max(spent, 1e-6))))
     return Improvement([best.route[v, :best.length[v]].tolist() for v in range(len(problem.vehicles))],
                        int(scores[3]), done)
+
+
+def _mean_arc_cost(instance: _Instance, plan: _State) -> float:
+    """What an arc of ``plan`` costs on average, fixed costs aside: the temperature's scale. A plan
+    with no routes yet takes the mean arc of the matrix at the mean rate."""
+    used = plan.length > 0
+    arcs = int(plan.length.sum() + used.sum())
+    if arcs == 0:
+        return float(instance.distance.mean() * instance.rate.mean()) or 1.0
+    return float(plan.cost.sum() - instance.fixed[used].sum()) / arcs or 1.0
 
 
 def compile_ahead() -> int:

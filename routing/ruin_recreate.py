@@ -50,7 +50,6 @@ TEMPERATURE_END = 0.003
 CHUNK_SECONDS = 0.1
 
 NO_LIMIT = np.iinfo(np.int64).max // 4
-FIXED_COST_UNITS = 1000  # fixed costs are per vehicle in money; arcs cost metres x rate
 
 
 class _Instance(NamedTuple):
@@ -145,6 +144,8 @@ def compile_ahead() -> int:
 
 
 def _instance(problem: Problem) -> _Instance:
+    from routing.solver import METRES_PER_KM  # the OR-Tools model's unit for fixed costs (solver imports us)
+
     n_depots = len(problem.depots)
     stops, vehicles = problem.stops, problem.vehicles
     distance = np.asarray(problem.distance, dtype=np.int64)
@@ -179,7 +180,7 @@ def _instance(problem: Problem) -> _Instance:
         start=start, end=end, earliest_start=earliest_start, latest_start=latest_start, latest_end=latest_end,
         max_duration=np.array([NO_LIMIT if v.max_duration is None else v.max_duration for v in vehicles], np.int64),
         rate=np.array([v.cost_per_km for v in vehicles], dtype=np.int64),
-        fixed=np.array([v.fixed_cost * FIXED_COST_UNITS for v in vehicles], dtype=np.int64),
+        fixed=np.array([v.fixed_cost * METRES_PER_KM for v in vehicles], dtype=np.int64),
         capacity=capacity, allowed=allowed, neighbours=neighbours,
         size=(demand / largest).sum(axis=1).astype(np.float64),
         remoteness=distance[:n_depots][:, location].min(axis=0).astype(np.float64),

@@ -8,8 +8,8 @@ import math
 from hypothesis import given
 from hypothesis import strategies as st
 
-from routing.ruin_recreate import FIXED_COST_UNITS, compile_ahead, improve
-from routing.solver import Depot, Problem, Stop, Vehicle
+from routing.ruin_recreate import compile_ahead, improve
+from routing.solver import METRES_PER_KM, Depot, Problem, Stop, Vehicle
 from routing.tests.test_solver import FAST, problems
 
 
@@ -21,7 +21,7 @@ def _cost(problem: Problem, routes: list[list[int]]) -> int:
         if stops:
             path = [depot[vehicle.start_depot], *(problem.location(s) for s in stops), depot[vehicle.end_depot]]
             total += vehicle.cost_per_km * sum(problem.distance[a][b] for a, b in zip(path, path[1:]))
-            total += vehicle.fixed_cost * FIXED_COST_UNITS
+            total += vehicle.fixed_cost * METRES_PER_KM
     return total
 
 

@@ -20,7 +20,9 @@ help:
 	@echo "make ci       what CI runs: the suite on SQLite, then on PostgreSQL with a real Celery worker (.ci/run)"
 	@echo "make lint     Django system checks, missing migrations, and ruff if it is installed"
 
+# The translations are compiled at every install (a second; .mo files are not committed, so they never go stale).
 install: $(STAMP)
+	$(PY) manage.py compile_translations -v 0
 
 $(STAMP): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -11,6 +11,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    # POST language=zh-hans|en: the language switch in every page's header (kept in the session).
+    path("i18n/", include("django.conf.urls.i18n")),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("warehouse/pick-lists/", warehouse.views.pick_lists, name="warehouse-pick-lists"),
     path("leader/", include("grouporders.urls")),

@@ -1,6 +1,7 @@
 from datetime import time
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Site(models.Model):
@@ -62,9 +63,9 @@ class PickupPoint(Site):
 
 
 class StorageTemperature(models.TextChoices):
-    AMBIENT = "ambient"
-    CHILLED = "chilled"
-    FROZEN = "frozen"
+    AMBIENT = "ambient", _("Ambient")
+    CHILLED = "chilled", _("Chilled")
+    FROZEN = "frozen", _("Frozen")
 
 
 class Product(models.Model):

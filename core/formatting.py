@@ -44,3 +44,14 @@ def day_time(value: datetime | None) -> str:
         return ""
     local = timezone.localtime(value) if timezone.is_aware(value) else value
     return f"{day(local.date())} {local:%H:%M}"
+
+
+def _has_cjk(text: str) -> bool:
+    return any("\u3400" <= ch <= "\u9fff" for ch in text)
+
+
+def person_name(first_name: str, last_name: str, username: str = "") -> str:
+    """王丽 (surname first, no space) for Chinese names, 'Ann Lee' otherwise; the username when both are empty."""
+    if _has_cjk(first_name + last_name):
+        return f"{last_name}{first_name}".strip()
+    return f"{first_name} {last_name}".strip() or username

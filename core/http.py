@@ -1,5 +1,5 @@
 """Small helpers the API layers share."""
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 
 from .services import request_fingerprint, run_idempotent
 
@@ -16,3 +16,15 @@ def idempotent(request, action) -> JsonResponse:
         action=action,
     )
     return JsonResponse(body, status=status, safe=False)
+
+
+DOCUMENT_TYPES = {"csv": "text/csv; charset=utf-8", "pdf": "application/pdf"}
+
+
+def document(content, filename: str, *, attachment: bool = False) -> HttpResponse:
+    """A CSV or PDF response; PDFs open in the browser to print, `attachment` saves instead."""
+    disposition = "attachment" if attachment else "inline"
+    return HttpResponse(
+        content, content_type=DOCUMENT_TYPES[filename.rsplit(".", 1)[-1]],
+        headers={"Content-Disposition": f'{disposition}; filename="{filename}"'},
+    )

@@ -168,6 +168,6 @@ def export_demand_csv(request, delivery_date: date):
     require_role(request, *STAFF)
     return StreamingHttpResponse(
         selectors.demand_csv_lines(delivery_date),
-        content_type="text/csv",
+        content_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="demand-{delivery_date}.csv"'},
     )

@@ -4,11 +4,13 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from django.utils.translation import gettext_lazy
 from django.db.models import Count, DecimalField, F, Prefetch, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from catalog.models import PickupPoint
+from core.documents import BOM
 from core.errors import InvalidInput, NotFound
 from core.models import Role
 from core.selectors import roles_of
@@ -90,7 +92,10 @@ def demand_by_product(delivery_date: date):
     )
 
 
-DEMAND_CSV_HEADER = ["delivery_date", "pickup_point", "product_sku", "product", "quantity", "orders", "lines", "amount"]
+DEMAND_CSV_HEADER = [
+    gettext_lazy("Delivery day"), gettext_lazy("Pickup point"), gettext_lazy("SKU"), gettext_lazy("Product"),
+    gettext_lazy("Quantity"), gettext_lazy("Orders"), gettext_lazy("Lines"), gettext_lazy("Amount"),
+]
 
 
 class _Line:
@@ -101,9 +106,17 @@ class _Line:
 
 
 def demand_csv_lines(delivery_date: date):
-    """The day's demand lines as CSV text, one line at a time, without loading them all into memory."""
+    """The day's demand lines as CSV text, one line at a time, without loading them all into memory.
+
+    The header is translated now, in the request's language, not later while the response streams.
+    """
+    return _demand_csv_rows(delivery_date, [str(column) for column in DEMAND_CSV_HEADER])
+
+
+def _demand_csv_rows(delivery_date: date, header: list[str]):
     writer = csv.writer(_Line())
-    yield writer.writerow(DEMAND_CSV_HEADER)
+    # The byte-order mark lets Excel and WPS open the file as UTF-8 (Chinese names), see core.documents.
+    yield BOM + writer.writerow(header)
     rows = (
         demand_lines(delivery_date=delivery_date)
         .values_list(

@@ -1,12 +1,11 @@
 from datetime import date
 
-from django.http import HttpResponse
 from ninja import Router, Status
 from ninja.pagination import paginate
 
 from core.auth import require_role
 from core.schemas import Text
-from core.http import idempotent
+from core.http import document, idempotent
 from core.models import Role
 from core.pagination import Page
 from grouporders import selectors as order_selectors
@@ -178,9 +177,6 @@ def settle(request):
     return {"settled": services.settle_commissions()}
 
 
-def _download(content, content_type: str, filename: str) -> HttpResponse:
-    return HttpResponse(content, content_type=content_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
-
 
 def _statement(request, start: date, end: date, leader_id: int | None):
     require_role(request, *AT_THE_POINT)
@@ -196,13 +192,13 @@ def statement(request, start: date, end: date, leader_id: int | None = None):
 @router.get("/pickup/statements.csv", response={200: None})
 def statement_csv(request, start: date, end: date, leader_id: int | None = None):
     found = _statement(request, start, end, leader_id)
-    return _download(documents.statement_csv(found), "text/csv", documents.statement_filename(found, "csv"))
+    return document(documents.statement_csv(found), documents.statement_filename(found, "csv"), attachment=True)
 
 
 @router.get("/pickup/statements.pdf", response={200: None})
 def statement_pdf(request, start: date, end: date, leader_id: int | None = None):
     found = _statement(request, start, end, leader_id)
-    return _download(documents.statement_pdf(found), "application/pdf", documents.statement_filename(found, "pdf"))
+    return document(documents.statement_pdf(found), documents.statement_filename(found, "pdf"), attachment=True)
 
 
 # --- residents' privacy ---

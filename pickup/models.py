@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from django.db.models import F, Q
 
 from catalog.models import PickupPoint, Product
@@ -33,8 +34,8 @@ class Receipt(models.Model):
 
 
 class Disposition(models.TextChoices):
-    RESTOCKED = "restocked"
-    WRITTEN_OFF = "written_off"
+    RESTOCKED = "restocked", _("Restocked")
+    WRITTEN_OFF = "written_off", _("Written off")
 
 
 class PickupLine(models.Model):
@@ -126,21 +127,21 @@ class PickupCode(models.Model):
 
 
 class ClaimKind(models.TextChoices):
-    MISSING = "missing"
-    DAMAGED = "damaged"
-    QUALITY = "quality"
-    WRONG_ITEM = "wrong_item"
+    MISSING = "missing", _("Missing")
+    DAMAGED = "damaged", _("Damaged")
+    QUALITY = "quality", _("Quality problem")
+    WRONG_ITEM = "wrong_item", _("Wrong item")
 
 
 class ClaimSource(models.TextChoices):
-    RESIDENT = "resident", "filed after collection"
-    RECEIPT = "receipt", "opened by a receipt difference"
+    RESIDENT = "resident", _("filed after collection")
+    RECEIPT = "receipt", _("opened by a receipt difference")
 
 
 class ClaimStatus(models.TextChoices):
-    OPEN = "open"
-    APPROVED = "approved"
-    REJECTED = "rejected"
+    OPEN = "open", _("Open")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
 
 
 class Claim(models.Model):
@@ -169,9 +170,9 @@ class Claim(models.Model):
 
 
 class RefundCause(models.TextChoices):
-    SHORTAGE = "shortage"
-    UNCOLLECTED = "uncollected"
-    CLAIM = "claim"
+    SHORTAGE = "shortage", _("Shortage")
+    UNCOLLECTED = "uncollected", _("Uncollected")
+    CLAIM = "claim", _("After-sales claim")
 
 
 class Refund(models.Model):
@@ -225,13 +226,13 @@ class HeadLeaderLink(models.Model):
 
 
 class Beneficiary(models.TextChoices):
-    LEADER = "leader", "the selling leader"
-    HEAD_LEADER = "head_leader", "the selling leader's head leader"
+    LEADER = "leader", _("the selling leader")
+    HEAD_LEADER = "head_leader", _("the selling leader's head leader")
 
 
 class EntryKind(models.TextChoices):
-    ACCRUAL = "accrual"
-    CLAWBACK = "clawback"
+    ACCRUAL = "accrual", _("Accrual")
+    CLAWBACK = "clawback", _("Clawback")
 
 
 class CommissionEntry(models.Model):

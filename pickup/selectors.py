@@ -222,7 +222,7 @@ def statement(leader: GroupLeader, start: date, end: date) -> Statement:
     lines = [
         StatementLine(
             e.pk, e.kind, e.beneficiary, e.pickup_line.order_line_id, e.pickup_line.delivery_date,
-            e.pickup_line.pickup_point.code, e.pickup_line.product.name, e.pickup_line.resident.phone_masked,
+            e.pickup_line.pickup_point.name, e.pickup_line.product.name, e.pickup_line.resident.phone_masked,
             e.quantity, e.revenue, e.rate, e.amount, e.earned_at, e.settled_at, e.created_at,
         )
         for e in shown

@@ -1,9 +1,9 @@
 from datetime import date
 
-from django.http import HttpResponse
 from ninja import Router, Status
 from ninja.pagination import paginate
 
+from core.http import document
 from core.auth import require_role
 from core.schemas import Text
 from core.errors import InvalidInput
@@ -191,19 +191,16 @@ def receive_goods(request, purchase_order_id: int, payload: GoodsReceiptIn):
     return Status(201, receipt)
 
 
-def _download(content, content_type: str, filename: str) -> HttpResponse:
-    return HttpResponse(content, content_type=content_type, headers={"Content-Disposition": f'inline; filename="{filename}"'})
-
 
 @router.get("/purchase-orders/{purchase_order_id}.csv", response={200: None})
 def purchase_order_csv(request, purchase_order_id: int):
     require_role(request, *RECEIVERS)
     order = selectors.purchase_order(purchase_order_id)
-    return _download(documents.purchase_order_csv(order), "text/csv", f"{order.number}.csv")
+    return document(documents.purchase_order_csv(order), f"{order.number}.csv")
 
 
 @router.get("/purchase-orders/{purchase_order_id}.pdf", response={200: None})
 def purchase_order_pdf(request, purchase_order_id: int):
     require_role(request, *RECEIVERS)
     order = selectors.purchase_order(purchase_order_id)
-    return _download(documents.purchase_order_pdf(order), "application/pdf", f"{order.number}.pdf")
+    return document(documents.purchase_order_pdf(order), f"{order.number}.pdf")

@@ -1,17 +1,24 @@
 """Purchase orders as CSV and printable PDF (reportlab, in the house style of core/documents.py)."""
-import csv
-import io
 from decimal import Decimal
 from xml.sax.saxutils import escape
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, Spacer, Table
 
-from core.documents import STYLES, grid, pdf
+from core.documents import STYLES, cell, csv_text, grid, pdf
+from core.formatting import day, yuan
 
-from .models import PurchaseOrder
+from .models import PurchaseOrder, PurchaseOrderState
 
 _NUMBERS_RIGHT = grid(("ALIGN", (3, 1), (-1, -1), "RIGHT"))
+CSV_COLUMNS = [
+    gettext_lazy("PO number"), gettext_lazy("Supplier"), gettext_lazy("Delivery day"), gettext_lazy("Expected on"),
+    gettext_lazy("Ship to"), gettext_lazy("SKU"), gettext_lazy("Product"), gettext_lazy("Unit"),
+    gettext_lazy("Cases"), gettext_lazy("Case pack"), gettext_lazy("Quantity"), gettext_lazy("Unit cost"),
+    gettext_lazy("Amount"),
+]
 
 
 def _rows(order: PurchaseOrder):
@@ -23,31 +30,31 @@ def _rows(order: PurchaseOrder):
 
 
 def purchase_order_csv(order: PurchaseOrder) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["po_number", "supplier", "delivery_date", "expected_on", "ship_to", "sku", "product", "unit",
-                     "cases", "case_pack", "quantity", "unit_cost", "amount"])
-    for row in _rows(order):
-        writer.writerow([order.number, order.supplier.code, order.delivery_date, order.expected_on, order.site.code, *row])
-    return out.getvalue()
+    return csv_text(CSV_COLUMNS, (
+        [order.number, order.supplier.code, order.delivery_date, order.expected_on, order.site.code, *row]
+        for row in _rows(order)
+    ))
 
 
 def purchase_order_pdf(order: PurchaseOrder) -> bytes:
     supplier, site = order.supplier, order.site
-    rows = [["SKU", "Product", "Unit", "Cases", "Pack", "Quantity", "Unit cost", "Amount"]]
+    rows = [[_("SKU"), _("Product"), _("Unit"), _("Cases"), _("Pack"), _("Quantity"), _("Unit cost"), _("Amount")]]
     total = Decimal("0")
     for sku, name, unit, cases, pack, quantity, cost, amount in _rows(order):
-        rows.append([sku, Paragraph(escape(name), STYLES["BodyText"]), unit, cases, pack, quantity, f"{cost:.2f}", f"{amount:.2f}"])
+        rows.append([sku, cell(name), unit, cases, pack, quantity, yuan(cost), yuan(amount)])
         total += amount
-    rows.append(["", "Total", "", "", "", "", "", f"{total:.2f}"])
+    rows.append(["", _("Total"), "", "", "", "", "", yuan(total)])
     contact = " · ".join(filter(None, [supplier.contact_name, supplier.phone, supplier.email]))
-    header = (
-        f"<b>Supplier</b>: {escape(f'{supplier.code} {supplier.name}')}{escape(' · ' + contact) if contact else ''}<br/>"
-        f"<b>Deliver to</b>: {escape(f'{site.code} {site.name}, {site.address}')}<br/>"
-        f"<b>Due</b>: {order.expected_on} (for delivery day {order.delivery_date}) · <b>State</b>: {order.state}"
-    )
-    return pdf(f"Purchase order {order.number}", [
-        Paragraph(header, STYLES["Normal"]), Spacer(1, 5 * mm),
+    lines = [
+        _("Supplier: %(supplier)s") % {"supplier": f"{supplier.code} {supplier.name}" + (f" · {contact}" if contact else "")},
+        _("Deliver to: %(site)s") % {"site": f"{site.code} {site.name}，{site.address}"},
+        _("Due: %(due)s (for delivery day %(day)s) · State: %(state)s") % {
+            "due": day(order.expected_on), "day": day(order.delivery_date),
+            "state": PurchaseOrderState(order.state).label,
+        },
+    ]
+    return pdf(_("Purchase order %(number)s") % {"number": order.number}, [
+        Paragraph("<br/>".join(escape(line) for line in lines), STYLES["Normal"]), Spacer(1, 5 * mm),
         Table(rows, repeatRows=1, style=_NUMBERS_RIGHT,
-              colWidths=[22 * mm, 50 * mm, 18 * mm, 14 * mm, 12 * mm, 18 * mm, 20 * mm, 24 * mm]),
+              colWidths=[22 * mm, 50 * mm, 16 * mm, 14 * mm, 12 * mm, 18 * mm, 22 * mm, 26 * mm]),
     ])

@@ -2,6 +2,7 @@ from datetime import time
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Depot, Product, Warehouse
 from warehouse.models import Lot
@@ -52,9 +53,9 @@ class SupplierProduct(models.Model):
 
 
 class SuggestionStatus(models.TextChoices):
-    PROPOSED = "proposed"
-    ACCEPTED = "accepted"
-    REJECTED = "rejected"
+    PROPOSED = "proposed", _("Proposed")
+    ACCEPTED = "accepted", _("Accepted")
+    REJECTED = "rejected", _("Rejected")
 
 
 class PurchaseSuggestion(models.Model):
@@ -94,12 +95,12 @@ class PurchaseSuggestion(models.Model):
 
 
 class PurchaseOrderState(models.TextChoices):
-    DRAFT = "draft"
-    SENT = "sent"
-    PARTIALLY_RECEIVED = "partially_received"
-    RECEIVED = "received"
-    CLOSED = "closed"
-    CANCELLED = "cancelled"
+    DRAFT = "draft", _("Draft")
+    SENT = "sent", _("Sent")
+    PARTIALLY_RECEIVED = "partially_received", _("Partially received")
+    RECEIVED = "received", _("Received")
+    CLOSED = "closed", _("Closed")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 class PurchaseOrder(models.Model):

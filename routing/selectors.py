@@ -7,6 +7,7 @@ from django.db.models import F, Prefetch, QuerySet, Sum
 from django.utils import timezone
 
 from catalog.models import Depot, StorageTemperature
+from core.formatting import person_name
 from core.errors import NotFound
 from core.models import Role
 from core.selectors import roles_of
@@ -179,7 +180,7 @@ def leaders_of(pickup_point_ids) -> dict[int, list[Leader]]:
                      "groupleader__user__first_name", "groupleader__user__last_name", "groupleader__phone")
     )
     for point_id, user_id, username, first, last, phone in rows:
-        leaders[point_id].append(Leader(user_id, f"{first} {last}".strip() or username, mask_phone(phone) if phone else ""))
+        leaders[point_id].append(Leader(user_id, person_name(first, last, username), mask_phone(phone) if phone else ""))
     return leaders
 
 

@@ -1,4 +1,6 @@
 """Shared fixtures: a small network, a wave with deals, users of every role with API clients."""
+import csv as csv_module
+import io
 import json as json_module
 import os
 from datetime import timedelta
@@ -50,25 +52,47 @@ class ApiClient:
         return self.client.post(path, json_module.dumps(json or {}), content_type="application/json", **self._headers(headers))
 
 
-def make_user(username, *roles):
-    user = User.objects.create_user(username=username, password="pw-" + username)
+def csv_rows(response) -> list[dict]:
+    """A CSV download as dicts; it must start with the byte-order mark that Excel and WPS need."""
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    assert content.startswith("\ufeff".encode()), "CSV for people starts with a UTF-8 byte-order mark"
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    return list(csv_module.DictReader(io.StringIO(content.decode("utf-8-sig"))))
+
+
+def pdf_text(response) -> str:
+    """The text of a PDF download, read back with pypdf."""
+    from pypdf import PdfReader
+
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+
+
+def make_user(username, *roles, **names):
+    user = User.objects.create_user(username=username, password="pw-" + username, **names)
     for role in roles:
         grant_role(user, Role(role))
     return user
 
 
+# Chinese names everywhere, so every page, PDF, CSV and label is exercised with CJK text.
+POINT_NAMES = ["翠苑一区3幢", "金色家园南门便利店", "文新街道丰潭路12号店"]
+PRODUCT_NAMES = ["红富士苹果 1kg/袋", "有机菠菜 500g/袋", "阳山水蜜桃 6个/盒"]
+
+
 @pytest.fixture
 def network(db):
-    depot = Depot.objects.create(code="D1", name="Depot 1", latitude=30.27, longitude=120.15)
+    depot = Depot.objects.create(code="D1", name="上城网格仓", latitude=30.27, longitude=120.15)
     points = [
         PickupPoint.objects.create(
-            code=f"P{i}", name=f"Point {i}", address=f"{i} Lane", latitude=30.2 + i / 100, longitude=120.1, depot=depot
+            code=f"P{i}", name=POINT_NAMES[i - 1], address=f"杭州市西湖区文三路{i}号", latitude=30.2 + i / 100,
+            longitude=120.1, depot=depot,
         )
         for i in range(1, 4)
     ]
     products = [
         Product.objects.create(
-            sku=f"SKU{i}", name=f"Product {i}", category="fruit" if i % 2 else "veg", unit="bag",
+            sku=f"SKU{i}", name=PRODUCT_NAMES[i - 1], category="fruit" if i % 2 else "veg", unit="bag",
             weight_g=500, volume_ml=800, storage_temperature="chilled", shelf_life_days=5,
         )
         for i in range(1, 4)
@@ -96,7 +120,7 @@ def deals(wave, network):
 
 @pytest.fixture
 def leader(network):
-    user = make_user("leader1")
+    user = make_user("leader1", first_name="丽", last_name="王")
     order_services.appoint_leader(
         user=user, pickup_point_ids=[network["points"][0].pk, network["points"][1].pk], phone="139 0000 0001"
     )
@@ -105,7 +129,7 @@ def leader(network):
 
 @pytest.fixture
 def other_leader(network):
-    user = make_user("leader2")
+    user = make_user("leader2", first_name="建国", last_name="陈")
     order_services.appoint_leader(user=user, pickup_point_ids=[network["points"][2].pk])
     return user
 

@@ -57,11 +57,11 @@ class PickupDay:
 
 @pytest.fixture
 def pickup_day(network, wave, leader, leader_api, operator_api, warehouse_api, fresh_cache):
-    """P1: Ann 4 apples + 2 rice, Bob 2 apples + 1 rice, Cai 3 rice; P2: Dan 1 rice. Apples 3 in stock."""
+    """P1: 王芳 (Ann) 4 apples + 2 rice, 李强 (Bob) 2 apples + 1 rice, 蔡敏 (Cai) 3 rice; P2: 丁浩 (Dan) 1 rice. Apples 3 in stock."""
     p1, p2 = network["points"][0], network["points"][1]
     apples = network["products"][0]  # chilled, shelf life 5 days: written off when not collected
     rice = Product.objects.create(
-        sku="RICE5", name="Rice 5 kg", category="grocery", unit="bag", weight_g=5000, volume_ml=6000,
+        sku="RICE5", name="东北大米 5kg/袋", category="grocery", unit="bag", weight_g=5000, volume_ml=6000,
         storage_temperature="ambient", shelf_life_days=180,
     )
     apple_deal = order_services.create_deal(wave_id=wave.pk, product_id=apples.pk, price=Decimal("12.50"))
@@ -80,11 +80,11 @@ def pickup_day(network, wave, leader, leader_api, operator_api, warehouse_api, f
         assert response.status_code in (200, 201), response.content
 
     order(p1, [
-        ("Ann", "13800000001", apple_deal, 4), ("Ann", "13800000001", rice_deal, 2),
-        ("Bob", "13800000002", apple_deal, 2), ("Bob", "13800000002", rice_deal, 1),
-        ("Cai", "13800000003", rice_deal, 3),
+        ("王芳", "13800000001", apple_deal, 4), ("王芳", "13800000001", rice_deal, 2),
+        ("李强", "13800000002", apple_deal, 2), ("李强", "13800000002", rice_deal, 1),
+        ("蔡敏", "13800000003", rice_deal, 3),
     ])
-    order(p2, [("Dan", "13800000004", rice_deal, 1)])
+    order(p2, [("丁浩", "13800000004", rice_deal, 1)])
     assert operator_api.post(f"/api/waves/{wave.pk}/close").status_code == 200
     d = wave.delivery_date
     site = warehouse_services.StockSite(depot_id=network["depot"].pk)

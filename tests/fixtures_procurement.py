@@ -12,8 +12,8 @@ from warehouse.services import StockSite
 def suppliers(db):
     """A preferred and a fallback supplier."""
     return [
-        services.create_supplier(code="FARM", name="Green Farm", lead_time_days=1, contact_name="Mr Li", phone="0571-1234"),
-        services.create_supplier(code="MKT", name="Wholesale Market", lead_time_days=0),
+        services.create_supplier(code="FARM", name="杭州绿源农场", lead_time_days=1, contact_name="李师傅", phone="0571-1234"),
+        services.create_supplier(code="MKT", name="勾庄农产品批发市场", lead_time_days=0),
     ]
 
 

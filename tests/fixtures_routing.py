@@ -24,14 +24,14 @@ def quick_route_planning(settings):
 
 def make_product(sku: str, temperature: str, weight_g: int = 1000, volume_ml: int = 1000) -> Product:
     return Product.objects.create(
-        sku=sku, name=f"Product {sku}", category="test", unit="box", weight_g=weight_g, volume_ml=volume_ml,
+        sku=sku, name=f"土鸡蛋 12枚/盒 {sku}", category="test", unit="box", weight_g=weight_g, volume_ml=volume_ml,
         storage_temperature=temperature, shelf_life_days=10,
     )
 
 
 def make_point(depot, code: str, latitude: float, longitude: float, opens=time(7, 0), closes=time(20, 0)) -> PickupPoint:
     return PickupPoint.objects.create(
-        code=code, name=f"Point {code}", address=f"{code} Road", latitude=latitude, longitude=longitude, depot=depot,
+        code=code, name=f"金色家园{code}幢", address=f"拱墅区湖州街{code}号", latitude=latitude, longitude=longitude, depot=depot,
         opens_at=opens, closes_at=closes,
     )
 

@@ -78,9 +78,9 @@ def fuzz_day(
     p1, p2 = pickup_day.points
     codes = {c.resident_name: c.code for c in pickup_services.issue_pickup_codes(delivery_date=day)}
     clock.set(day, 10)
-    collected = leader_api.post("/api/pickup/collect", {"delivery_date": str(day), "pickup_point_id": p1.pk, "code": codes["Ann"]})
+    collected = leader_api.post("/api/pickup/collect", {"delivery_date": str(day), "pickup_point_id": p1.pk, "code": codes["王芳"]})
     assert collected.status_code == 200, collected.content
-    claim = {"order_line_id": pickup_day.line("Ann", pickup_day.rice).pk, "kind": "quality", "quantity": 1, "reason": "torn bag"}
+    claim = {"order_line_id": pickup_day.line("王芳", pickup_day.rice).pk, "kind": "quality", "quantity": 1, "reason": "torn bag"}
     assert leader_api.post("/api/pickup/claims", claim).status_code == 201
     receipt = {"delivery_date": str(day), "pickup_point_id": p2.pk, "lines": [{"product_id": pickup_day.rice.pk, "received_quantity": 1}]}
     assert leader_api.post("/api/pickup/receipts", receipt).status_code == 201

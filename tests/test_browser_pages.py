@@ -32,19 +32,19 @@ def test_a_leader_confirms_a_receipt_and_hands_over_with_a_residents_code(browse
     submit(browser.find_element(By.XPATH, "//button[text()='Confirm receipt']"))
     assert "1 came short" in browser.find_element(By.CSS_SELECTOR, ".messages").text
     claims = browser.find_element(By.ID, "receipt-claims").text
-    assert "Bob" in claims and "Cai" in claims and "138****0003" in claims
+    assert "李强" in claims and "蔡敏" in claims and "138****0003" in claims
 
-    browser.find_element(By.NAME, "code").send_keys(codes["Ann"])
+    browser.find_element(By.NAME, "code").send_keys(codes["王芳"])
     submit(browser.find_element(By.XPATH, "//button[text()='Check']"))
-    assert "Ann 138****0001" in browser.find_element(By.ID, "hand-over").text
-    rice_line = day.line("Ann", day.rice)
+    assert "王芳 138****0001" in browser.find_element(By.ID, "hand-over").text
+    rice_line = day.line("王芳", day.rice)
     rice = browser.find_element(By.NAME, f"quantity_{rice_line.pk}")
     rice.clear()
     rice.send_keys("1")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / "leader-pickup-code.png"))
     submit(browser.find_element(By.XPATH, "//button[text()='Hand over the quantities entered']"))
-    assert "Handed over to Ann (138****0001)" in browser.find_element(By.CSS_SELECTOR, ".messages").text
+    assert "Handed over to 王芳 (138****0001)" in browser.find_element(By.CSS_SELECTOR, ".messages").text
     browser.save_screenshot(str(ARTIFACTS / "leader-pickup-handed-over.png"))
 
     assert sorted(Receipt.objects.values_list("product_id", "received_quantity")) == sorted([(day.rice.pk, 2), (day.apples.pk, 3)])

@@ -8,7 +8,7 @@ import pytest
 from grouporders import services
 from grouporders.models import DemandLine, SalesWave, WaveStatus
 from grouporders.tasks import close_wave
-from tests.conftest import order_payload
+from tests.conftest import csv_rows, order_payload
 
 pytestmark = pytest.mark.django_db
 
@@ -63,9 +63,9 @@ def test_operator_closes_through_the_api_and_reads_demand(operator_api, warehous
     lines = operator_api.get("/api/demand", {"delivery_date": day, "product_id": by_product[0]["product_id"]}).json()
     assert lines["count"] == 2
     export = operator_api.get("/api/demand.csv", {"delivery_date": day})
-    assert export.status_code == 200 and export["Content-Type"] == "text/csv"
-    rows = list(csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode())))
-    assert [(r["pickup_point"], r["product_sku"], r["quantity"], r["amount"]) for r in rows][0] == ("P1", "SKU1", "5", "62.50")
+    assert export.status_code == 200
+    rows = csv_rows(export)
+    assert [(r["自提点"], r["商品编码"], r["数量"], r["金额"]) for r in rows][0] == ("P1", "SKU1", "5", "62.50")
     assert len(rows) == 4
     bad = operator_api.get("/api/demand", {"delivery_date": "tomorrow"})
     assert bad.status_code == 422 and bad.json()["field"] == "delivery_date"

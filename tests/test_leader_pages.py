@@ -59,9 +59,9 @@ def test_warehouse_staff_get_403(client, submitted_order, point):
 def test_home_shows_the_open_wave_deals_points_and_orders(leader_client, submitted_order, deals, network):
     page = leader_client.get("/leader/").content.decode()
     assert "closes in" in page
-    assert "Product 1" in page and "¥12.50" in page and "¥3.99" in page
+    assert "红富士苹果 1kg/袋" in page and "¥12.50" in page and "¥3.99" in page
     assert ">17<" in page  # 20 units of the limited deal, 3 sold
-    assert "Point 1" in page and "Point 2" in page and "Point 3" not in page  # the other leader's point
+    assert "翠苑一区3幢" in page and "金色家园南门便利店" in page and "文新街道丰潭路12号店" not in page  # the other leader's point
     assert f"/leader/orders/{submitted_order.pk}/edit" in page  # point 1 has its order: edit it
     assert f"/leader/orders/new?point={network['points'][1].pk}" in page
     assert "¥36.97<" in page  # 2 × 12.50 + 3 × 3.99

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from grouporders import services as order_services
-from tests.conftest import order_payload
+from tests.conftest import csv_rows, order_payload, pdf_text
 from warehouse import services
 from warehouse.models import Allocation
 
@@ -43,10 +43,10 @@ def test_batch_pick_list_totals_per_product_with_lots_cold_chain_first(warehouse
         ("SKU2", 5, [("C-07", 5)]),
     ]
     export = warehouse_api.get("/api/pick-lists/batch.csv", {"delivery_date": allocated_day})
-    rows = list(csv.DictReader(io.StringIO(export.content.decode())))
-    assert [(r["sku"], r["bin"], r["quantity"]) for r in rows] == [("SKU1", "A-01", "20"), ("SKU1", "A-02", "14"), ("SKU2", "C-07", "5")]
-    pdf = warehouse_api.get("/api/pick-lists/batch.pdf", {"delivery_date": allocated_day, "depot_id": network["depot"].pk})
-    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    rows = csv_rows(export)
+    assert [(r["商品编码"], r["库位"], r["数量"]) for r in rows] == [("SKU1", "A-01", "20"), ("SKU1", "A-02", "14"), ("SKU2", "C-07", "5")]
+    text = pdf_text(warehouse_api.get("/api/pick-lists/batch.pdf", {"delivery_date": allocated_day, "depot_id": network["depot"].pk}))
+    assert "汇总拣货单" in text and network["depot"].name in text and network["products"][0].name in text
 
 
 def test_sort_lists_follow_the_route_and_load_the_last_stop_first(warehouse_api, allocated_day, network):
@@ -64,14 +64,15 @@ def test_sort_lists_follow_the_route_and_load_the_last_stop_first(warehouse_api,
     # Loading order: P1 is delivered second, so it goes into the van first.
     assert [(s["stop_number"], s["pickup_point_code"], s["units"]) for s in detail["stops"]] == [(2, "P1", 32), (1, "P2", 4)]
     p1_stop = detail["stops"][0]
-    assert p1_stop["leader_name"] == "leader1"
+    assert p1_stop["leader_name"] == "王丽"
     assert p1_stop["crates"] == 2  # 30 × 500 g of chilled SKU1 is one full crate by weight; SKU2 is another zone
     assert p1_stop["tote_label"] == f"SL|{allocated_day:%Y%m%d}|R1|2|P1|2"
     assert [(line["sku"], line["quantity"]) for line in p1_stop["lines"]] == [("SKU1", 30), ("SKU2", 2)]
-    rows = list(csv.DictReader(io.StringIO(warehouse_api.get(f"/api/sort-lists/{r1}.csv").content.decode())))
-    assert [(r["loading_order"], r["pickup_point"], r["sku"]) for r in rows] == [("1", "P1", "SKU1"), ("1", "P1", "SKU2"), ("2", "P2", "SKU1")]
-    pdf = warehouse_api.get(f"/api/sort-lists/{r1}.pdf")
-    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF") and len(pdf.content) > 2000
+    rows = csv_rows(warehouse_api.get(f"/api/sort-lists/{r1}.csv"))
+    assert [(r["装车顺序"], r["自提点编码"], r["商品编码"]) for r in rows] == [("1", "P1", "SKU1"), ("1", "P1", "SKU2"), ("2", "P2", "SKU1")]
+    text = pdf_text(warehouse_api.get(f"/api/sort-lists/{r1}.pdf"))
+    # One tote label per crate: P1 has 2 crates, P2 one.
+    assert "第 1 / 共 2 筐" in text and "第 2 / 共 2 筐" in text and "第 1 / 共 1 筐" in text and p1.name in text
 
 
 def test_rebuilding_sort_lists_replaces_the_days_output(warehouse_api, allocated_day, network):

@@ -13,7 +13,7 @@ from grouporders.models import Resident
 from pickup import tasks
 from pickup.models import Claim, CommissionEntry, HeadLeaderLink, PickupCode, PickupLine, Refund
 from pickup.services import record_shortage_refunds
-from tests.conftest import ApiClient, make_user
+from tests.conftest import ApiClient, make_user, pdf_text
 from warehouse.services import StockSite, allocate_day, receive_lot
 
 pytestmark = pytest.mark.django_db
@@ -59,17 +59,17 @@ def test_a_short_delivery_opens_missing_claims_on_the_latest_lines(pickup_day, l
     assert response.status_code == 201 and response.json()[0]["difference"] == -4
     # Rice lines in order: Ann 2, Bob 1, Cai 3; the latest lines are cut first: Cai 3, Bob 1.
     claims = {c.pickup_line.resident.name: (c.kind, c.source, c.quantity) for c in Claim.objects.select_related("pickup_line__resident")}
-    assert claims == {"Cai": ("missing", "receipt", 3), "Bob": ("missing", "receipt", 1)}
+    assert claims == {"蔡敏": ("missing", "receipt", 3), "李强": ("missing", "receipt", 1)}
     assert leader_api.post("/api/pickup/receipts", body).status_code == 409
     bad = dict(body, lines=[{"product_id": day.rice.pk + 999, "received_quantity": 1}])
     assert leader_api.post("/api/pickup/receipts", bad).json()["field"] == "lines.0.product_id"
     # The driver's missing bag turns up: rejecting Bob's claim makes it collectable again; Cai is refunded.
-    bob, cai = (Claim.objects.get(pickup_line__resident__name=n) for n in ("Bob", "Cai"))
+    bob, cai = (Claim.objects.get(pickup_line__resident__name=n) for n in ("李强", "蔡敏"))
     operator_api.post(f"/api/pickup/claims/{bob.pk}/reject", {"note": "found in the van"})
     operator_api.post(f"/api/pickup/claims/{cai.pk}/approve", {})
     lines = leader_api.get("/api/pickup/manifest", {"delivery_date": day.delivery_date, "pickup_point_id": p1.pk}).json()["lines"]
     rice = {line["resident_name"]: line["collectable_quantity"] for line in lines if line["product_sku"] == "RICE5"}
-    assert rice == {"Ann": 2, "Bob": 1, "Cai": 0}
+    assert rice == {"王芳": 2, "李强": 1, "蔡敏": 0}
     assert Refund.objects.get(cause="claim").amount == Decimal("89.70")
     assert operator_api.post(f"/api/pickup/claims/{cai.pk}/approve", {}).status_code == 409
 
@@ -93,7 +93,7 @@ def test_only_hashes_are_stored_and_codes_are_issued_once(
     assert all(c["resident_phone"].count("*") == 4 for c in issued)
     assert operator_api.post("/api/pickup/codes/issue", {"delivery_date": day.delivery_date.isoformat()}).json() == []
     assert leader_api.post("/api/pickup/codes/issue", {"delivery_date": day.delivery_date.isoformat()}).status_code == 403
-    ann = Resident.objects.get(name="Ann")
+    ann = Resident.objects.get(name="王芳")
     new = operator_api.post("/api/pickup/codes/reissue", {"delivery_date": day.delivery_date.isoformat(), "resident_id": ann.pk}).json()
     assert PickupCode.objects.filter(resident=ann).count() == 1
     assert collect(leader_api, day, day.points[0], new["code"]).status_code == 200
@@ -117,21 +117,21 @@ def test_codes_wait_for_the_cutoff(wave, operator_api):
 
 def test_partial_collection_then_the_rest_and_retries_hand_over_nothing_twice(pickup_day, at_the_point, leader_api, other_leader_api):
     day, p1 = pickup_day, pickup_day.points[0]
-    rice = pickup_day.line("Ann", day.rice)
-    over = collect(leader_api, day, p1, at_the_point["Ann"], [{"order_line_id": rice.pk, "quantity": 3}])
+    rice = pickup_day.line("王芳", day.rice)
+    over = collect(leader_api, day, p1, at_the_point["王芳"], [{"order_line_id": rice.pk, "quantity": 3}])
     assert over.status_code == 422 and over.json()["field"] == "lines.0.quantity"
-    stranger = collect(leader_api, day, p1, at_the_point["Ann"], [{"order_line_id": day.line("Cai", day.rice).pk, "quantity": 1}])
+    stranger = collect(leader_api, day, p1, at_the_point["王芳"], [{"order_line_id": day.line("蔡敏", day.rice).pk, "quantity": 1}])
     assert stranger.status_code == 422 and stranger.json()["field"] == "lines.0.order_line_id"
-    first = collect(leader_api, day, p1, at_the_point["Ann"], [{"order_line_id": rice.pk, "quantity": 1}], {"Idempotency-Key": "k1"})
-    again = collect(leader_api, day, p1, at_the_point["Ann"], [{"order_line_id": rice.pk, "quantity": 1}], {"Idempotency-Key": "k1"})
+    first = collect(leader_api, day, p1, at_the_point["王芳"], [{"order_line_id": rice.pk, "quantity": 1}], {"Idempotency-Key": "k1"})
+    again = collect(leader_api, day, p1, at_the_point["王芳"], [{"order_line_id": rice.pk, "quantity": 1}], {"Idempotency-Key": "k1"})
     assert first.status_code == again.status_code == 200 and first.json() == again.json()
     line = next(item for item in first.json()["lines"] if item["order_line_id"] == rice.pk)
     assert (line["collected_now"], line["collected_quantity"], line["collectable_quantity"]) == (1, 1, 1)
-    rest = collect(leader_api, day, p1, at_the_point["Ann"]).json()["lines"]
-    assert sorted((item["product"], item["collected_now"]) for item in rest) == [("Product 1", 2), ("Rice 5 kg", 1)]
-    done = collect(leader_api, day, p1, at_the_point["Ann"])
+    rest = collect(leader_api, day, p1, at_the_point["王芳"]).json()["lines"]
+    assert sorted((item["product"], item["collected_now"]) for item in rest) == [("红富士苹果 1kg/袋", 2), ("东北大米 5kg/袋", 1)]
+    done = collect(leader_api, day, p1, at_the_point["王芳"])
     assert done.status_code == 409
-    assert collect(other_leader_api, day, p1, at_the_point["Ann"]).status_code == 404
+    assert collect(other_leader_api, day, p1, at_the_point["王芳"]).status_code == 404
 
 
 # --- claims ---
@@ -139,11 +139,11 @@ def test_partial_collection_then_the_rest_and_retries_hand_over_nothing_twice(pi
 
 def test_claims_follow_the_window_and_the_collected_quantity(pickup_day, at_the_point, clock, leader_api, other_leader_api, operator_api):
     day, p1 = pickup_day, pickup_day.points[0]
-    bob_rice = day.line("Bob", day.rice)
+    bob_rice = day.line("李强", day.rice)
     not_collected = leader_api.post("/api/pickup/claims", {"order_line_id": bob_rice.pk, "kind": "missing", "quantity": 1, "reason": "x"})
     assert not_collected.status_code == 409
-    collect(leader_api, day, p1, at_the_point["Cai"])
-    cai = day.line("Cai", day.rice).pk
+    collect(leader_api, day, p1, at_the_point["蔡敏"])
+    cai = day.line("蔡敏", day.rice).pk
     claim = {"order_line_id": cai, "kind": "quality", "quantity": 4, "reason": "mouldy"}
     assert leader_api.post("/api/pickup/claims", claim).json()["field"] == "quantity"
     assert leader_api.post("/api/pickup/claims", dict(claim, kind="lost")).status_code == 422
@@ -160,14 +160,14 @@ def test_claims_follow_the_window_and_the_collected_quantity(pickup_day, at_the_
 
 def test_settlement_waits_while_a_claim_is_open(pickup_day, at_the_point, clock, leader_api, operator_api):
     day, p1 = pickup_day, pickup_day.points[0]
-    collect(leader_api, day, p1, at_the_point["Cai"])
-    collect(leader_api, day, p1, at_the_point["Ann"])
-    leader_api.post("/api/pickup/claims", {"order_line_id": day.line("Cai", day.rice).pk, "kind": "damaged", "quantity": 1, "reason": "x"})
+    collect(leader_api, day, p1, at_the_point["蔡敏"])
+    collect(leader_api, day, p1, at_the_point["王芳"])
+    leader_api.post("/api/pickup/claims", {"order_line_id": day.line("蔡敏", day.rice).pk, "kind": "damaged", "quantity": 1, "reason": "x"})
     clock.set(day.delivery_date + timedelta(days=8), 10)
     assert tasks.settle_commissions.delay().get() == 2  # Ann's two lines; Cai's waits for the decision
     operator_api.post(f"/api/pickup/claims/{Claim.objects.get().pk}/reject", {"note": "no damage on the photo"})
     assert tasks.settle_commissions.delay().get() == 1
-    assert CommissionEntry.objects.get(pickup_line__order_line__resident__name="Cai").amount == Decimal("4.49")  # 89.70 × 5 %
+    assert CommissionEntry.objects.get(pickup_line__order_line__resident__name="蔡敏").amount == Decimal("4.49")  # 89.70 × 5 %
 
 
 # --- commission settings ---
@@ -182,7 +182,7 @@ def test_core_tier_category_rate_cap_and_head_leader_bonus(pickup_day, at_the_po
     GroupLeader.objects.filter(user=leader).update(tier="core")
     HeadLeaderLink.objects.create(leader=leader.group_leader, head_leader=other_leader.group_leader)
     day, p1 = pickup_day, pickup_day.points[0]
-    collect(leader_api, day, p1, at_the_point["Ann"])
+    collect(leader_api, day, p1, at_the_point["王芳"])
     entries = {(e.pickup_line.product.sku, e.beneficiary): (e.rate, e.amount) for e in CommissionEntry.objects.select_related("pickup_line__product")}
     assert entries == {
         ("SKU1", "leader"): (Decimal("0.1000"), Decimal("2.50")),  # core tier on 25.00
@@ -197,7 +197,7 @@ def test_core_tier_category_rate_cap_and_head_leader_bonus(pickup_day, at_the_po
 def test_the_monthly_gmv_moves_a_leader_up_a_bracket(pickup_day, at_the_point, leader_api, settings):
     settings.PICKUP_COMMISSION_TIERS = {"ordinary": [[0, "0.05"], [50, "0.06"]]}
     day, p1 = pickup_day, pickup_day.points[0]
-    collect(leader_api, day, p1, at_the_point["Cai"])  # 89.70 collected: the month passes 50
+    collect(leader_api, day, p1, at_the_point["蔡敏"])  # 89.70 collected: the month passes 50
     assert CommissionEntry.objects.get().rate == Decimal("0.06")
 
 
@@ -205,7 +205,7 @@ def test_the_monthly_gmv_moves_a_leader_up_a_bracket(pickup_day, at_the_point, l
 def test_within_one_collection_each_line_counts_the_lines_before_it(pickup_day, at_the_point, leader_api, settings):
     settings.PICKUP_COMMISSION_TIERS = {"ordinary": [[0, "0.05"], [80, "0.06"]]}
     day, p1 = pickup_day, pickup_day.points[0]
-    collect(leader_api, day, p1, at_the_point["Ann"])  # 25.00 and 59.80: only together do they pass 80
+    collect(leader_api, day, p1, at_the_point["王芳"])  # 25.00 and 59.80: only together do they pass 80
     rates = list(CommissionEntry.objects.order_by("pickup_line_id").values_list("rate", flat=True))
     assert rates == [Decimal("0.0500"), Decimal("0.0600")]
 
@@ -214,14 +214,14 @@ def test_within_one_collection_each_line_counts_the_lines_before_it(pickup_day, 
 
 def test_statement_as_csv_pdf_and_page_scoped_to_the_leader(pickup_day, at_the_point, leader, leader_api, other_leader_api, operator_api, client):
     day, p1 = pickup_day, pickup_day.points[0]
-    collect(leader_api, day, p1, at_the_point["Ann"])
+    collect(leader_api, day, p1, at_the_point["王芳"])
     period = {"start": day.delivery_date, "end": day.delivery_date}
     csv = leader_api.get("/api/pickup/statements.csv", period)
-    assert csv.status_code == 200 and csv["Content-Type"] == "text/csv"
-    text = csv.content.decode()
-    assert "138****0001" in text and "13800000001" not in text and "payable,0.00" in text and "accrued,4.24" in text
-    pdf = leader_api.get("/api/pickup/statements.pdf", period)
-    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert csv.status_code == 200 and csv["Content-Type"] == "text/csv; charset=utf-8"
+    text = csv.content.decode("utf-8-sig")
+    assert "138****0001" in text and "13800000001" not in text and "应付,0.00" in text and "已计提,4.24" in text
+    pdf = pdf_text(leader_api.get("/api/pickup/statements.pdf", period))
+    assert "佣金对账单" in pdf and "¥4.24" in pdf and "138****0001" in pdf
     leader_id = leader.group_leader.pk
     assert other_leader_api.get("/api/pickup/statements", dict(period, leader_id=leader_id)).status_code == 404
     assert Decimal(operator_api.get("/api/pickup/statements", dict(period, leader_id=leader_id)).json()["accrued"]) == Decimal("4.24")
@@ -277,15 +277,15 @@ def test_pickup_lines_and_codes_keep_their_order_lines_and_residents(pickup_day,
 
 def test_operators_find_export_and_erase_a_resident_and_amounts_stay(pickup_day, at_the_point, leader_api, operator_api):
     day = pickup_day
-    collect(leader_api, day, day.points[0], at_the_point["Ann"])
+    collect(leader_api, day, day.points[0], at_the_point["王芳"])
     assert leader_api.get("/api/pickup/residents/lookup", {"phone": "13800000001"}).status_code == 403
     assert operator_api.get("/api/pickup/residents/lookup", {"phone": "abc"}).json()["field"] == "phone"
     found = operator_api.get("/api/pickup/residents/lookup", {"phone": "+86 138 0000 0001"}).json()
-    assert found["name"] == "Ann" and found["phone_masked"] == "138****0001"
+    assert found["name"] == "王芳" and found["phone_masked"] == "138****0001"
     assert found["consent"] and found["consent_version"] == "2026-01"
     operator_api.post("/api/pickup/refunds/shortages", {"delivery_date": day.delivery_date.isoformat()})
     exported = operator_api.get(f"/api/pickup/residents/{found['id']}/export").json()
-    assert exported["resident"]["name"] == "Ann" and len(exported["order_lines"]) == 2
+    assert exported["resident"]["name"] == "王芳" and len(exported["order_lines"]) == 2
     assert len(exported["pickup_lines"]) == 2 and len(exported["collections"]) == 2 and len(exported["refunds"]) == 1
     assert exported["shortages"][0]["quantity"] == 2 and len(exported["pickup_codes"]) == 1
     erased = operator_api.post(f"/api/pickup/residents/{found['id']}/erase").json()
@@ -297,7 +297,7 @@ def test_operators_find_export_and_erase_a_resident_and_amounts_stay(pickup_day,
 
 
 def test_consent_is_recorded_with_its_wording_by_the_residents_leader(pickup_day, leader_api, other_leader_api):
-    bob = Resident.objects.get(name="Bob")
+    bob = Resident.objects.get(name="李强")
     body = {"consent": True, "wording_version": "2026-02"}
     assert other_leader_api.post(f"/api/pickup/residents/{bob.pk}/consent", body).status_code == 404
     recorded = leader_api.post(f"/api/pickup/residents/{bob.pk}/consent", body).json()
@@ -326,7 +326,7 @@ def test_every_pickup_model_has_an_admin_page(client, admin_user, pickup_day):
 
 def test_text_with_a_nul_character_is_refused_naming_the_field(pickup_day, leader_api, operator_api):
     """PostgreSQL cannot store NUL in text (found by tests/test_api_fuzz.py): refused on every database."""
-    ann = Resident.objects.get(name="Ann")
+    ann = Resident.objects.get(name="王芳")
     consent = leader_api.post(f"/api/pickup/residents/{ann.pk}/consent", {"consent": True, "wording_version": "v2\x00"})
     assert consent.status_code == 422 and consent.json()["field"] == "wording_version"
     assert Resident.objects.get(pk=ann.pk).consent_version != "v2\x00"

@@ -48,10 +48,10 @@ def test_a_wave_with_a_shortage_a_no_show_and_a_claim_settles_to_the_cent(pickup
     assert operator_api.post("/api/pickup/refunds/shortages", {"delivery_date": d.isoformat()}).json() == {"refunds": 2}
     assert operator_api.post("/api/pickup/refunds/shortages", {"delivery_date": d.isoformat()}).json() == {"refunds": 0}
     assert refunds_by(operator_api, day, "shortage") == {
-        ("0001", "Product 1", 2, Decimal("25.00")), ("0002", "Product 1", 1, Decimal("12.50")),
+        ("0001", "红富士苹果 1kg/袋", 2, Decimal("25.00")), ("0002", "红富士苹果 1kg/袋", 1, Decimal("12.50")),
     }
     codes = codes_by_name(operator_api, day)
-    assert set(codes) == {"Ann", "Bob", "Cai", "Dan"} and all(len(c) == 6 and c.isdigit() for c in codes.values())
+    assert set(codes) == {"王芳", "李强", "蔡敏", "丁浩"} and all(len(c) == 6 and c.isdigit() for c in codes.values())
 
     # Morning of D: the leader confirms the delivery against the manifest; nothing differs.
     clock.set(d, 9)
@@ -67,22 +67,22 @@ def test_a_wave_with_a_shortage_a_no_show_and_a_claim_settles_to_the_cent(pickup
 
     # D 10:00: Ann and Cai collect everything (and Dan at P2); Bob never comes.
     clock.set(d, 10)
-    assert collect(leader_api, day, day.points[1], codes["Dan"]).status_code == 200
-    ann = collect(leader_api, day, p1, codes["Ann"])
+    assert collect(leader_api, day, day.points[1], codes["丁浩"]).status_code == 200
+    ann = collect(leader_api, day, p1, codes["王芳"])
     assert ann.status_code == 200, ann.content
-    assert sorted((line["product"], line["collected_now"]) for line in ann.json()["lines"]) == [("Product 1", 2), ("Rice 5 kg", 2)]
-    assert collect(leader_api, day, p1, codes["Cai"]).status_code == 200
+    assert sorted((line["product"], line["collected_now"]) for line in ann.json()["lines"]) == [("红富士苹果 1kg/袋", 2), ("东北大米 5kg/袋", 2)]
+    assert collect(leader_api, day, p1, codes["蔡敏"]).status_code == 200
 
     # D+1: Cai's leader files a claim for one damaged bag of rice; an operator approves it.
     clock.set(d + timedelta(days=1), 11)
-    cai_rice = day.line("Cai", day.rice)
+    cai_rice = day.line("蔡敏", day.rice)
     claim = leader_api.post("/api/pickup/claims", {
         "order_line_id": cai_rice.pk, "kind": "damaged", "quantity": 1, "reason": "bag torn", "photo_ref": "photos/c1.jpg",
     })
     assert claim.status_code == 201, claim.content
     approved = operator_api.post(f"/api/pickup/claims/{claim.json()['id']}/approve", {"note": "photo checked"})
     assert approved.json()["status"] == "approved"
-    assert refunds_by(operator_api, day, "claim") == {("0003", "Rice 5 kg", 1, Decimal("29.90"))}
+    assert refunds_by(operator_api, day, "claim") == {("0003", "东北大米 5kg/袋", 1, Decimal("29.90"))}
 
     # D+2 01:00: Bob's goods go back: rice into depot stock, chilled apples written off; Bob is refunded.
     clock.set(d + timedelta(days=2), 1)
@@ -90,7 +90,7 @@ def test_a_wave_with_a_shortage_a_no_show_and_a_claim_settles_to_the_cent(pickup
     assert returned == {"lines": 2, "restocked": 1, "written_off": 1, "refund_amount": "42.40"}
     assert operator_api.post("/api/pickup/returns/run").json()["lines"] == 0
     assert refunds_by(operator_api, day, "uncollected") == {
-        ("0002", "Product 1", 1, Decimal("12.50")), ("0002", "Rice 5 kg", 1, Decimal("29.90")),
+        ("0002", "红富士苹果 1kg/袋", 1, Decimal("12.50")), ("0002", "东北大米 5kg/袋", 1, Decimal("29.90")),
     }
     back = Lot.objects.get(source=LotSource.RETURN)
     assert (back.product_id, back.quantity, back.depot_id) == (day.rice.pk, 1, p1.depot_id)
@@ -119,7 +119,7 @@ def test_a_wave_with_a_shortage_a_no_show_and_a_claim_settles_to_the_cent(pickup
     # D+9: customer service accepts a late claim on one of Ann's apples; the settled commission is
     # clawed back on the next statement: 1.25 → 5 % of 12.50 = 0.63 (half up), so 0.62 back.
     clock.set(d + timedelta(days=9), 15)
-    ann_apples = day.line("Ann", day.apples)
+    ann_apples = day.line("王芳", day.apples)
     late = leader_api.post("/api/pickup/claims", {"order_line_id": ann_apples.pk, "kind": "quality", "quantity": 1, "reason": "soft"})
     assert late.status_code == 409 and late.json()["field"] == "order_line_id"  # the leader is past the window
     late = operator_api.post("/api/pickup/claims", {"order_line_id": ann_apples.pk, "kind": "quality", "quantity": 1, "reason": "soft"})
@@ -148,13 +148,13 @@ def test_a_wrong_code_storm_locks_one_point_and_not_the_other(pickup_day, leader
         response = collect(leader_api, day, p1, wrong)
         assert response.status_code == 422 and response.json()["field"] == "code", attempt
     # Locked: even the right code is refused at P1 now, with 429.
-    locked = collect(leader_api, day, p1, codes["Ann"])
+    locked = collect(leader_api, day, p1, codes["王芳"])
     assert locked.status_code == 429 and locked.json()["field"] == "code"
     # Dan's code at P2 works; Ann's code is not valid at P2 (she collects at P1) and counts there only.
-    assert collect(leader_api, day, p2, codes["Dan"]).status_code == 200
-    assert collect(leader_api, day, p2, codes["Ann"]).status_code == 422
+    assert collect(leader_api, day, p2, codes["丁浩"]).status_code == 200
+    assert collect(leader_api, day, p2, codes["王芳"]).status_code == 422
     time.sleep(2.1)  # the lock expires (10 minutes by default)
-    assert collect(leader_api, day, p1, codes["Ann"]).status_code == 200
+    assert collect(leader_api, day, p1, codes["王芳"]).status_code == 200
 
 
 @pytest.mark.django_db(transaction=True)
@@ -164,7 +164,7 @@ def test_two_devices_verifying_one_code_at_once_hand_the_goods_over_once(pickup_
     from tests.conftest import run_concurrently
 
     day, p1 = pickup_day, pickup_day.points[0]
-    code = codes_by_name(operator_api, day)["Cai"]
+    code = codes_by_name(operator_api, day)["蔡敏"]
     results = run_concurrently(
         4, lambda i: collect_with_code(user=leader, delivery_date=day.delivery_date, pickup_point_id=p1.pk, code=code)
     )

@@ -65,7 +65,7 @@ def test_another_leaders_point_is_404_and_nothing_is_written(client, pickup_day,
     assert client.get("/pickup/", {"point": "x"}).status_code == 404
     count = day_form(pickup_day, p1, **{f"received_{pickup_day.rice.pk}": 6})
     assert client.post("/pickup/receipt", count).status_code == 404
-    assert client.post("/pickup/code", day_form(pickup_day, p1, code=codes["Ann"], hand_over="all")).status_code == 404
+    assert client.post("/pickup/code", day_form(pickup_day, p1, code=codes["王芳"], hand_over="all")).status_code == 404
     assert not Receipt.objects.exists() and not Collection.objects.exists()
 
 
@@ -102,7 +102,7 @@ def test_a_short_receipt_opens_claims_that_the_page_shows(leader_client, pickup_
     assert "Receipt of 1 product(s) confirmed. 1 came short" in text
     assert "-4: claims opened" in text
     claims = [(c.pickup_line.resident.name, c.pickup_line.resident.phone_masked, c.quantity) for c in page.context["receipt_claims"]]
-    assert claims == [("Bob", "138****0002", 1), ("Cai", "138****0003", 3)]
+    assert claims == [("李强", "138****0002", 1), ("蔡敏", "138****0003", 3)]
     assert f'name="received_{day.apples.pk}"' in text and f'name="received_{day.rice.pk}"' not in text
 
 
@@ -137,45 +137,45 @@ def test_a_count_for_a_product_confirmed_meanwhile_is_refused_whole(leader_clien
 
 def test_a_code_shows_the_residents_lines_without_handing_anything_over(leader_client, pickup_day, codes):
     day, p1 = pickup_day, pickup_day.points[0]
-    response = leader_client.post("/pickup/code", day_form(day, p1, code=codes["Ann"]))
+    response = leader_client.post("/pickup/code", day_form(day, p1, code=codes["王芳"]))
     page = response.content.decode()
     assert response.status_code == 200
     assert "<strong>Ann</strong> 138****0001" in page and "13800000001" not in page
     # Ann: 4 apples ordered, 2 short (3 in stock shared with Bob's 2), 2 rice; each field starts at what is left.
     rows = {line.product.sku: (line.collectable_quantity, field.value()) for line, field in response.context["hand_over"].rows}
     assert rows == {day.apples.sku: (2, 2), "RICE5": (2, 2)}
-    assert f'name="code" value="{codes["Ann"]}"' in page
+    assert f'name="code" value="{codes["王芳"]}"' in page
     assert not Collection.objects.exists()
 
 
 def test_the_leader_hands_over_some_then_everything_left(leader_client, pickup_day, codes):
     day, p1 = pickup_day, pickup_day.points[0]
-    apples, rice = line_of(day, "Ann", day.apples), line_of(day, "Ann", day.rice)
+    apples, rice = line_of(day, "王芳", day.apples), line_of(day, "王芳", day.rice)
     some = {f"quantity_{apples.order_line_id}": "0", f"quantity_{rice.order_line_id}": "1"}
-    response = leader_client.post("/pickup/code", day_form(day, p1, code=codes["Ann"], hand_over="entered", **some))
+    response = leader_client.post("/pickup/code", day_form(day, p1, code=codes["王芳"], hand_over="entered", **some))
     assert response.status_code == 302
-    assert "Handed over to Ann (138****0001): Rice 5 kg × 1." in leader_client.get(response["Location"]).content.decode()
+    assert "Handed over to 王芳 (138****0001): 东北大米 5kg/袋 × 1." in leader_client.get(response["Location"]).content.decode()
     assert [(c.pickup_line_id, c.quantity) for c in Collection.objects.all()] == [(rice.pk, 1)]
 
-    response = leader_client.post("/pickup/code", day_form(day, p1, code=codes["Ann"], hand_over="all"))
+    response = leader_client.post("/pickup/code", day_form(day, p1, code=codes["王芳"], hand_over="all"))
     assert response.status_code == 302
     apples.refresh_from_db(), rice.refresh_from_db()
     assert (apples.collected_quantity, rice.collected_quantity) == (2, 2)
-    again = leader_client.post("/pickup/code", day_form(day, p1, code=codes["Ann"]))
+    again = leader_client.post("/pickup/code", day_form(day, p1, code=codes["王芳"]))
     assert "Everything of this resident was collected or returned." in again.content.decode()
 
 
 def test_hand_over_errors_name_the_line_and_hand_over_nothing(leader_client, pickup_day, codes):
     day, p1 = pickup_day, pickup_day.points[0]
-    apples, rice = line_of(day, "Ann", day.apples), line_of(day, "Ann", day.rice)
+    apples, rice = line_of(day, "王芳", day.apples), line_of(day, "王芳", day.rice)
     too_many = {f"quantity_{apples.order_line_id}": "1", f"quantity_{rice.order_line_id}": "5"}
-    response = leader_client.post("/pickup/code", day_form(day, p1, code=codes["Ann"], hand_over="entered", **too_many))
+    response = leader_client.post("/pickup/code", day_form(day, p1, code=codes["王芳"], hand_over="entered", **too_many))
     page = response.content.decode()
     assert response.status_code == 422 and "Nothing was handed over" in page
-    assert f"Rice 5 kg: between 1 and 2 of order line {rice.order_line_id} can be collected" in page
+    assert f"东北大米 5kg/袋: between 1 and 2 of order line {rice.order_line_id} can be collected" in page
     assert f'name="quantity_{rice.order_line_id}" value="5"' in page  # as typed
     nothing = {f"quantity_{apples.order_line_id}": "0", f"quantity_{rice.order_line_id}": "0"}
-    response = leader_client.post("/pickup/code", day_form(day, p1, code=codes["Ann"], hand_over="entered", **nothing))
+    response = leader_client.post("/pickup/code", day_form(day, p1, code=codes["王芳"], hand_over="entered", **nothing))
     assert response.status_code == 422 and "enter a quantity to hand over on at least one line" in response.content.decode()
     assert not Collection.objects.exists()
 
@@ -188,7 +188,7 @@ def test_a_wrong_code_says_so_and_keeps_what_was_typed(leader_client, pickup_day
     assert response.status_code == 422 and "this pickup code is not valid at this point today" in page
     assert f'value="{wrong}"' in page and "Code valid" not in page
     # Dan's code is right, but at the other point.
-    assert leader_client.post("/pickup/code", day_form(day, p1, code=codes["Dan"])).status_code == 422
+    assert leader_client.post("/pickup/code", day_form(day, p1, code=codes["丁浩"])).status_code == 422
     assert leader_client.post("/pickup/code", day_form(day, p1, code="")).status_code == 422
     assert not Collection.objects.exists()
 
@@ -200,7 +200,7 @@ def test_too_many_wrong_codes_lock_the_point_until_a_time_shown(leader_client, p
     for _ in range(5):
         assert leader_client.post("/pickup/code", day_form(day, p1, code=wrong)).status_code == 422
     clock.set(day.delivery_date, 10, 5)
-    response = leader_client.post("/pickup/code", day_form(day, p1, code=codes["Ann"], hand_over="all"))
+    response = leader_client.post("/pickup/code", day_form(day, p1, code=codes["王芳"], hand_over="all"))
     assert response.status_code == 429
     assert "verification is locked until 10:13" in response.content.decode()
     assert not Collection.objects.exists()
@@ -208,7 +208,7 @@ def test_too_many_wrong_codes_lock_the_point_until_a_time_shown(leader_client, p
     clock.set(day.delivery_date, 10, 30)
     for _ in range(5):
         leader_api.post("/api/pickup/collect", {"delivery_date": day.delivery_date.isoformat(), "pickup_point_id": p2.pk, "code": wrong})
-    response = leader_client.post("/pickup/code", day_form(day, p2, code=codes["Dan"]))
+    response = leader_client.post("/pickup/code", day_form(day, p2, code=codes["丁浩"]))
     assert response.status_code == 429 and "verification is locked until 10:40" in response.content.decode()
 
 

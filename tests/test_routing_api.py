@@ -55,7 +55,7 @@ def test_a_driver_sees_and_confirms_only_their_own_route(planned, two_vans, lead
     assert stop["address"] and stop["eta"] and stop["crates"] >= 1
     routes = [r.json() for r in (mine, dry.get("/api/driver/route", {"delivery_date": DAY})) if r.status_code == 200]
     led = [(s["leader_name"], s["leader_phone"]) for r in routes for s in r["stops"] if s["pickup_point_code"] in ("P1", "P2")]
-    assert led and set(led) == {("leader1", "139****0001")}  # the leader's number, masked
+    assert led and set(led) == {("王丽", "139****0001")}  # the leader's number, masked
     assert dry.get(f"/api/routes/{route['id']}").status_code == 404
     assert dry.post(f"/api/route-stops/{stop['id']}/arrival").status_code == 404
     assert dry.post(f"/api/route-stops/{stop['id']}/delivery").status_code == 404

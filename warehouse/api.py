@@ -1,9 +1,9 @@
 from datetime import date
 
-from django.http import HttpResponse
 from ninja import Router, Status
 from ninja.pagination import paginate
 
+from core.http import document
 from core.auth import require_role
 from core.pagination import Page
 from core.models import Role
@@ -32,9 +32,6 @@ router = Router(tags=["warehouse"])
 STOCK_STAFF = (Role.WAREHOUSE, Role.OPERATOR, Role.PROCUREMENT)
 PICKING_STAFF = (Role.WAREHOUSE, Role.OPERATOR)
 
-
-def _download(content, content_type: str, filename: str) -> HttpResponse:
-    return HttpResponse(content, content_type=content_type, headers={"Content-Disposition": f'inline; filename="{filename}"'})
 
 
 # --- stock ---
@@ -137,15 +134,15 @@ def batch_pick_list(request, delivery_date: date, depot_id: int | None = None):
 def batch_pick_list_csv(request, delivery_date: date, depot_id: int | None = None):
     require_role(request, *PICKING_STAFF)
     picks = selectors.batch_pick_list(delivery_date, depot_id)
-    return _download(documents.batch_pick_csv(picks), "text/csv", f"pick-{delivery_date}.csv")
+    return document(documents.batch_pick_csv(picks), f"pick-{delivery_date}.csv")
 
 
 @router.get("/pick-lists/batch.pdf", response={200: None})
 def batch_pick_list_pdf(request, delivery_date: date, depot_id: int | None = None):
     require_role(request, *PICKING_STAFF)
     picks = selectors.batch_pick_list(delivery_date, depot_id)
-    depot_name = selectors.depot_name(depot_id) if depot_id is not None else "all depots"
-    return _download(documents.batch_pick_pdf(delivery_date, picks, depot_name), "application/pdf", f"pick-{delivery_date}.pdf")
+    depot_name = selectors.depot_name(depot_id) if depot_id is not None else None
+    return document(documents.batch_pick_pdf(delivery_date, picks, depot_name), f"pick-{delivery_date}.pdf")
 
 
 @router.post("/sort-lists", response=list[SortListSummary], summary="Rebuild the day's sort lists from route stop orders")
@@ -181,7 +178,7 @@ def sort_list_csv(request, sort_list_id: int):
     require_role(request, *PICKING_STAFF)
     sort_list = selectors.sort_list(sort_list_id)
     content = documents.sort_list_csv(sort_list, selectors.sort_list_stops(sort_list))
-    return _download(content, "text/csv", f"sort-{sort_list.route_code}.csv")
+    return document(content, f"sort-{sort_list.route_code}.csv")
 
 
 @router.get("/sort-lists/{sort_list_id}.pdf", response={200: None})
@@ -189,4 +186,4 @@ def sort_list_pdf(request, sort_list_id: int):
     require_role(request, *PICKING_STAFF)
     sort_list = selectors.sort_list(sort_list_id)
     content = documents.sort_list_pdf(sort_list, selectors.sort_list_stops(sort_list))
-    return _download(content, "application/pdf", f"sort-{sort_list.route_code}.pdf")
+    return document(content, f"sort-{sort_list.route_code}.pdf")

@@ -13,6 +13,7 @@ from django.db.models.functions import Cast, Round
 from django.utils import timezone
 
 from catalog.models import Depot, PickupPoint, Product, Warehouse
+from core.formatting import person_name
 from core.bulk import copy_rows, fetch_array
 from core.errors import Conflict, InvalidInput, NotFound
 from grouporders.models import Deal, DemandLine, GroupLeader, LeaderOrder, LineStatus, OrderLine, SalesWave
@@ -207,11 +208,15 @@ def build_sort_lists(*, delivery_date: date, routes: list[RouteStops]) -> list[S
     for zone in zones:
         load[zone["pickup_point_id"]][0] += zone["units"]
         load[zone["pickup_point_id"]][1] += crates_needed(zone["volume"], zone["weight"])
-    leaders = dict(
-        GroupLeader.pickup_points.through.objects.filter(pickuppoint_id__in=seen)
-        .order_by("pickuppoint_id", "groupleader_id")
-        .values_list("pickuppoint_id", "groupleader__user__username")
-    )
+    leaders = {
+        point_id: person_name(first, last, username)
+        for point_id, first, last, username in (
+            GroupLeader.pickup_points.through.objects.filter(pickuppoint_id__in=seen)
+            .order_by("pickuppoint_id", "groupleader_id")
+            .values_list("pickuppoint_id", "groupleader__user__first_name", "groupleader__user__last_name",
+                         "groupleader__user__username")
+        )
+    }
 
     with transaction.atomic():
         SortList.objects.filter(delivery_date=delivery_date).delete()

@@ -1,13 +1,21 @@
 """The nightly pipeline's own records: one run per delivery day, one row per step, and an outbox of notices."""
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class RunStatus(models.TextChoices):
-    PENDING = "pending"
-    RUNNING = "running"
-    FAILED = "failed"
-    SUCCEEDED = "succeeded"
+    PENDING = "pending", _("Pending")
+    RUNNING = "running", _("Running")
+    FAILED = "failed", _("Failed")
+    SUCCEEDED = "succeeded", _("Succeeded")
+
+
+# The nightly steps as the dashboard names them (the stored names stay the code's).
+STEP_LABELS = {
+    "close_wave": _("Close the wave"), "allocate": _("Allocate stock"), "refund_shortages": _("Refund shortages"),
+    "plan_routes": _("Plan routes"), "pick_lists": _("Pick lists"), "notify": _("Notify leaders and drivers"),
+}
 
 
 class PipelineRun(models.Model):
@@ -43,6 +51,10 @@ class PipelineStep(models.Model):
     class Meta:
         ordering = ["run", "position"]
         constraints = [models.UniqueConstraint(fields=["run", "name"], name="pipeline_step_once_per_run")]
+
+    @property
+    def label(self) -> str:
+        return str(STEP_LABELS.get(self.name, self.name))
 
     def __str__(self) -> str:
         return f"{self.run.delivery_date} {self.position}. {self.name} ({self.status})"

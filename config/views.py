@@ -2,19 +2,21 @@ from datetime import date
 
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from core.models import Role
+from pickup.models import RefundCause
 from core.views import role_required
 
 from . import kpis
 
 KPI_LABELS = (
-    ("orders", "Leader orders"), ("lines", "Order lines"), ("units", "Units ordered"), ("gmv", "GMV (¥)"),
-    ("fill_rate", "Fill rate"), ("shortage_units", "Units short"), ("shortage_refunds", "Shortage refunds (¥)"),
-    ("waste_units", "Units written off"), ("vehicles_used", "Vehicles used"), ("routes", "Routes"), ("km", "Kilometres"),
-    ("km_per_order", "Km per order"), ("stops", "Stops planned"), ("stops_delivered", "Stops delivered"),
-    ("on_time_stop_rate", "On-time stops"), ("pickup_rate", "Pickup rate"), ("commission", "Commission accrued (¥)"),
-    ("forecast_wape", "Forecast WAPE"),
+    ("orders", _("Leader orders")), ("lines", _("Order lines")), ("units", _("Units ordered")), ("gmv", _("GMV (¥)")),
+    ("fill_rate", _("Fill rate")), ("shortage_units", _("Units short")), ("shortage_refunds", _("Shortage refunds (¥)")),
+    ("waste_units", _("Units written off")), ("vehicles_used", _("Vehicles used")), ("routes", _("Routes")),
+    ("km", _("Kilometres")), ("km_per_order", _("Km per order")), ("stops", _("Stops planned")),
+    ("stops_delivered", _("Stops delivered")), ("on_time_stop_rate", _("On-time stops")), ("pickup_rate", _("Pickup rate")),
+    ("commission", _("Commission accrued (¥)")), ("forecast_wape", _("Forecast WAPE")),
 )
 
 
@@ -29,6 +31,6 @@ def dashboard(request):
     return render(request, "pipeline/dashboard.html", {
         "delivery_date": delivery_date,
         "kpis": [(label, day[key]) for key, label in KPI_LABELS],
-        "refunds_by_cause": day["refunds_by_cause"],
+        "refunds_by_cause": [(RefundCause(cause).label, amount) for cause, amount in day["refunds_by_cause"].items()],
         "runs": kpis.recent_runs(),
     })

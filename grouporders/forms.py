@@ -6,6 +6,9 @@ re-rendered with one more blank row, or with the row marked deleted, so nothing 
 import re
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from core.formatting import yuan
 
 from core.errors import ServiceError
 
@@ -24,11 +27,11 @@ LINE_FIELD_PATTERN = re.compile(r"lines\.(\d+)(?:\.(.+))?")
 
 
 class OrderLineForm(forms.Form):
-    name = forms.CharField(max_length=100, required=False, label="resident name")
-    phone = forms.CharField(max_length=20, required=False)
-    consent = forms.BooleanField(required=False)
-    deal = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
-    quantity = forms.IntegerField(required=False, max_value=MAX_QUANTITY)
+    name = forms.CharField(max_length=100, required=False, label=_("resident name"))
+    phone = forms.CharField(max_length=20, required=False, label=_("phone"))
+    consent = forms.BooleanField(required=False, label=_("consent"))
+    deal = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label=_("deal"))
+    quantity = forms.IntegerField(required=False, max_value=MAX_QUANTITY, label=_("quantity"))
     # Only a masked copy of a resident's phone is kept, so a row of a saved order shows it as a hint
     # and names its resident by id; the phone needs retyping only to change who the line is for.
     phone_hint = forms.CharField(required=False, widget=forms.HiddenInput)
@@ -36,8 +39,8 @@ class OrderLineForm(forms.Form):
 
     def __init__(self, *args, deals, read_only=False, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["deal"].choices = [("", "— choose a deal —")] + [
-            (deal.pk, f"{deal.product.name} · ¥{deal.price} / {deal.product.unit}") for deal in deals
+        self.fields["deal"].choices = [("", _("— choose a deal —"))] + [
+            (deal.pk, f"{deal.product.name} · {yuan(deal.price)} / {deal.product.unit}") for deal in deals
         ]
         hint = self["phone_hint"].value()
         if hint:
@@ -58,7 +61,7 @@ class OrderLineForm(forms.Form):
                 if name == "phone" and known_resident:
                     continue
                 if name not in self.errors and data.get(name) in (None, ""):
-                    self.add_error(name, "required")
+                    self.add_error(name, _("required"))
         return data
 
     def line_input(self) -> LineInput:
@@ -108,7 +111,10 @@ class BaseOrderLineFormSet(forms.BaseFormSet):
             summary.append(f"{named}{self.service_error.detail}")
         for number, form in enumerate(self.rows(), start=1):
             for name, errors in form.errors.items():
-                where = f"row {number}, {form.fields[name].label or name}" if name in form.fields else f"row {number}"
+                where = (
+                    _("row %(number)s, %(field)s") % {"number": number, "field": form.fields[name].label or name}
+                    if name in form.fields else _("row %(number)s") % {"number": number}
+                )
                 summary.extend(f"{where}: {message}" for message in errors)
         return summary
 

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.errors import NotFound, ServiceError
@@ -54,11 +55,11 @@ def new_order(request):
         raise Http404("choose one of your pickup points")
     point = selectors.own_pickup_points(request.user).filter(pk=int(point_id)).first()
     if point is None:
-        raise Http404(f"pickup point {point_id} is not one of yours")
+        raise Http404(_("pickup point %(id)s is not one of yours") % {"id": point_id})
     with not_found_as_404():
         wave = selectors.wave(int(wave_id)) if wave_id else selectors.waves_accepting_orders().first()
     if wave is None:
-        messages.info(request, "No wave is open for orders now.")
+        messages.info(request, _("No wave is open for orders now."))
         return redirect("grouporders:home")
     existing = selectors.own_order(request.user, pickup_point_id=point.pk, wave_id=wave.pk)
     if existing is not None:
@@ -103,7 +104,8 @@ def _order_form(request, *, wave, point, order):
     except ServiceError as exc:
         posted.add_service_error(exc)
         return show(posted, submitted=True, status=exc.status_code)
-    messages.success(request, f"Order for {point.name} saved with {len(saved.current_lines)} lines.")
+    messages.success(request, _("Order for %(point)s saved with %(lines)s lines.") % {
+        "point": point.name, "lines": len(saved.current_lines)})
     return redirect("grouporders:order", order_id=saved.pk)
 
 
@@ -133,7 +135,7 @@ def _change_order(request, order_id: int, change, done: str):
 @leader_page
 def cancel_order(request, order_id: int):
     return _change_order(
-        request, order_id, lambda: services.cancel_leader_order(user=request.user, order_id=order_id), "Order cancelled."
+        request, order_id, lambda: services.cancel_leader_order(user=request.user, order_id=order_id), _("Order cancelled.")
     )
 
 
@@ -144,5 +146,5 @@ def cancel_line(request, order_id: int, line_id: int):
         request,
         order_id,
         lambda: services.cancel_order_line(user=request.user, order_id=order_id, line_id=line_id),
-        "Line cancelled.",
+        _("Line cancelled."),
     )

@@ -10,6 +10,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core.errors import NotFound, ServiceError
 from core.models import Role
@@ -42,7 +44,7 @@ def _point_and_day(request, params):
         return points, points.first(), delivery_date
     point = points.filter(pk=int(chosen)).first() if chosen.isdecimal() else None
     if point is None:
-        raise Http404(f"pickup point {chosen} is not one of yours")
+        raise Http404(_("pickup point %(id)s is not one of yours") % {"id": chosen})
     return points, point, delivery_date
 
 
@@ -64,7 +66,7 @@ class ReceiptCountForm(forms.Form):
         super().__init__(data)
         for product in products:
             self.fields[f"received_{product.product_id}"] = _quantity_field(
-                f"{product.sku} received", initial=initial_counts.get(product.product_id)
+                _("%(product)s received") % {"product": product.name}, initial=initial_counts.get(product.product_id)
             )
 
     def field_of(self, product):
@@ -84,7 +86,8 @@ class HandOverForm(forms.Form):
     """The resident's code, and what to hand over now per order line (`quantity_<order line id>`)."""
 
     code = forms.CharField(
-        max_length=20, label="pickup code", widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "autofocus": True})
+        max_length=20, label=gettext_lazy("pickup code"),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "autofocus": True}),
     )
 
     def __init__(self, data=None, *, lines=(), **kwargs):
@@ -92,7 +95,7 @@ class HandOverForm(forms.Form):
         for line in lines:
             if line.collectable_quantity:
                 self.fields[f"quantity_{line.order_line_id}"] = _quantity_field(
-                    f"{line.product.name} to hand over", initial=line.collectable_quantity
+                    _("%(product)s to hand over") % {"product": line.product.name}, initial=line.collectable_quantity
                 )
 
     def quantities(self) -> dict[int, int]:
@@ -158,7 +161,7 @@ def _add_service_error(form: forms.Form, error: ServiceError, line_fields: list[
 def _posted_point_and_day(request):
     """A write names its point: no default one."""
     if not request.POST.get("point"):
-        raise Http404("choose one of your pickup points")
+        raise Http404(_("choose one of your pickup points"))
     return _point_and_day(request, request.POST)
 
 
@@ -182,8 +185,8 @@ def confirm_receipt(request):
     short = sum(1 for receipt in receipts if receipt.difference < 0)
     messages.success(
         request,
-        f"Receipt of {len(receipts)} product(s) confirmed."
-        + (f" {short} came short: claims were opened for the residents' missing units." if short else ""),
+        _("Receipt of %(count)s product(s) confirmed.") % {"count": len(receipts)}
+        + (_(" %(short)s came short: claims were opened for the residents' missing units.") % {"short": short} if short else ""),
     )
     return redirect(_day_url(point, delivery_date))
 
@@ -244,7 +247,8 @@ def check_code(request):
         _hand_over_error(form, exc, point, list(quantities or {}))
         return page(form, verified, status=exc.status_code)
     handed = ", ".join(f"{line.product.name} × {done.collected[line.order_line_id]}" for line in done.lines if line.order_line_id in done.collected)
-    messages.success(request, f"Handed over to {done.resident.name} ({done.resident.phone_masked}): {handed}.")
+    messages.success(request, _("Handed over to %(resident)s (%(phone)s): %(goods)s.") % {
+        "resident": done.resident.name, "phone": done.resident.phone_masked, "goods": handed})
     return redirect(_day_url(point, delivery_date))
 
 

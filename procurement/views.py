@@ -9,6 +9,8 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core.errors import ServiceError
 from core.models import Role
@@ -49,10 +51,10 @@ def decide(request, suggestion_id: int):
     try:
         if request.POST.get("decision") == "accept":
             orders = services.accept_suggestion(suggestion_id=suggestion_id, actor=request.user)
-            messages.success(request, f"Added to {', '.join(o.number for o in orders)}.")
+            messages.success(request, _("Added to %(orders)s.") % {"orders": ", ".join(o.number for o in orders)})
         else:
             services.reject_suggestion(suggestion_id=suggestion_id, actor=request.user, note=request.POST.get("note", ""))
-            messages.success(request, "Suggestion rejected.")
+            messages.success(request, _("Suggestion rejected."))
     except ServiceError as exc:
         messages.error(request, exc.detail)
     return redirect(f"/procurement/?date={_day(request.POST.get('date')).isoformat()}")
@@ -66,14 +68,14 @@ MAX_QUANTITY = 1_000_000
 
 
 class ReceiptForm(forms.Form):
-    document_number = forms.CharField(max_length=64, label="document number")
+    document_number = forms.CharField(max_length=64, label=gettext_lazy("document number"))
 
 
 class ReceiptLineForm(forms.Form):
-    accepted_quantity = forms.IntegerField(min_value=0, max_value=MAX_QUANTITY, required=False, label="accepted")
-    rejected_quantity = forms.IntegerField(min_value=0, max_value=MAX_QUANTITY, required=False, label="rejected")
-    qc_reason = forms.CharField(max_length=200, required=False, label="QC reason")
-    expiry_date = forms.DateField(required=False, label="expiry date", widget=forms.DateInput(attrs={"type": "date"}))
+    accepted_quantity = forms.IntegerField(min_value=0, max_value=MAX_QUANTITY, required=False, label=gettext_lazy("accepted"))
+    rejected_quantity = forms.IntegerField(min_value=0, max_value=MAX_QUANTITY, required=False, label=gettext_lazy("rejected"))
+    qc_reason = forms.CharField(max_length=200, required=False, label=gettext_lazy("QC reason"))
+    expiry_date = forms.DateField(required=False, label=gettext_lazy("expiry date"), widget=forms.DateInput(attrs={"type": "date"}))
 
     def is_counted(self) -> bool:
         return bool(self.cleaned_data.get("accepted_quantity") or self.cleaned_data.get("rejected_quantity"))
@@ -188,7 +190,8 @@ def receive(request, purchase_order_id: int):
     except ServiceError as exc:
         entry.add_service_error(exc, counted)
         return _receipts_page(request, due_by, entry, status=exc.status_code)
-    messages.success(request, f"Receipt {receipt.document_number} booked against {order.number}.")
+    messages.success(request, _("Receipt %(receipt)s booked against %(order)s.") % {
+        "receipt": receipt.document_number, "order": order.number})
     return redirect("procurement:receipt", receipt_id=receipt.pk)
 
 

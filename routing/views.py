@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.errors import ServiceError
@@ -75,7 +76,7 @@ def confirm_delivery(request, stop_id: int):
         delivered = [(int(key[4:]), int(value)) for key, value in request.POST.items() if key.startswith("qty-")]
         services.confirm_delivery(user=request.user, stop_id=stop_id, delivered=delivered)
     except ValueError:
-        messages.error(request, "quantities must be whole numbers")
+        messages.error(request, _("quantities must be whole numbers"))
     except ServiceError as exc:
         messages.error(request, exc.detail)
     return _back(request)

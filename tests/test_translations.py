@@ -50,6 +50,8 @@ def used_msgids() -> dict[str, str]:
                 used.setdefault(msgid, str(path.relative_to(ROOT)))
     for path in _sources(".html"):
         code = django_template.templatize(path.read_text(encoding="utf-8"), origin=str(path))
+        # templatize keeps the template's indentation, which Python's tokenizer rejects; the calls are what count.
+        code = "\n".join(line.lstrip() for line in code.splitlines())
         for msgid in _msgids(io.BytesIO(code.encode("utf-8"))):
             used.setdefault(msgid, str(path.relative_to(ROOT)))
     return used

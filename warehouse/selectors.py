@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from django.db.models import OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from catalog.models import Depot
+from catalog.models import Depot, StorageTemperature
 from core.errors import NotFound
 from core.models import Role
 from core.selectors import roles_of
@@ -59,6 +59,11 @@ class PickProduct:
     storage_temperature: str
     total: int
     lots: list[PickLot]
+
+    @property
+    def zone_name(self) -> str:
+        """The temperature zone as people read it (常温, 冷藏, 冷冻)."""
+        return str(StorageTemperature(self.storage_temperature).label)
 
 
 TEMPERATURE_ORDER = {"frozen": 0, "chilled": 1, "ambient": 2}

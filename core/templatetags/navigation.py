@@ -1,6 +1,7 @@
 """The header's links: what each role of the logged-in user works with (a tag, so settings need no context processor)."""
 from django import template
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from core.models import Role
 from core.selectors import roles_of
@@ -9,11 +10,11 @@ register = template.Library()
 
 # Per role, in the order of the day: (label, URL name). A link two roles share is shown once.
 LINKS_OF_ROLE = {
-    Role.LEADER: (("Orders", "grouporders:home"), ("Pickup", "pickup:point-day"), ("Statement", "pickup:statement")),
-    Role.DRIVER: (("Route", "routing:driver-route"),),
-    Role.WAREHOUSE: (("Pick lists", "warehouse-pick-lists"), ("Receipts", "procurement:receipts")),
-    Role.PROCUREMENT: (("Purchasing", "procurement:overview"), ("Receipts", "procurement:receipts")),
-    Role.OPERATOR: (("Dashboard", "dashboard"), ("Admin", "admin:index")),
+    Role.LEADER: ((_("Orders"), "grouporders:home"), (_("Pickup"), "pickup:point-day"), (_("Statement"), "pickup:statement")),
+    Role.DRIVER: ((_("Route"), "routing:driver-route"),),
+    Role.WAREHOUSE: ((_("Pick lists"), "warehouse-pick-lists"), (_("Goods receipts"), "procurement:receipts")),
+    Role.PROCUREMENT: ((_("Purchasing"), "procurement:overview"), (_("Goods receipts"), "procurement:receipts")),
+    Role.OPERATOR: ((_("Dashboard"), "dashboard"), (_("Admin"), "admin:index")),
 }
 
 

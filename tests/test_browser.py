@@ -91,5 +91,5 @@ def test_a_driver_confirms_a_stop_and_the_dashboard_shows_the_day(browser, live_
     kpis = {row.find_element(By.TAG_NAME, "th").text: row.find_element(By.TAG_NAME, "td").text
             for row in browser.find_elements(By.CSS_SELECTOR, "#kpis tr")}
     assert kpis["Leader orders"] == "3" and kpis["Stops delivered"] == "1" and kpis["Routes"] == "1"
-    assert "succeeded" in browser.find_element(By.CSS_SELECTOR, "table.run").text
+    assert "成功" in browser.find_element(By.CSS_SELECTOR, "table.run").text
     browser.save_screenshot(str(ARTIFACTS / "operator-dashboard.png"))

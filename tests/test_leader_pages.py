@@ -12,6 +12,14 @@ from tests.test_browser import ARTIFACTS, CHROMEDRIVER, CHROMIUM, browser  # noq
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture
+def client():
+    """These tests read the pages' English (the behaviour they check); tests/test_pages_chinese.py reads the Chinese."""
+    from django.test import Client
+
+    return Client(HTTP_ACCEPT_LANGUAGE="en")
+
+
 def form_data(rows, *, initial=0, **buttons):
     """The order formset as the browser posts it; rows are dicts of the row's fields."""
     data = {"form-TOTAL_FORMS": str(len(rows)), "form-INITIAL_FORMS": str(initial), **buttons}

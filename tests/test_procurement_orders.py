@@ -14,6 +14,14 @@ from warehouse.selectors import ledger_mismatches
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture
+def client():
+    """These tests read the pages' English (the behaviour they check); tests/test_pages_chinese.py reads the Chinese."""
+    from django.test import Client
+
+    return Client(HTTP_ACCEPT_LANGUAGE="en")
+
+
 def lines_of(order):
     first, second = order.lines.order_by("product__sku")
     return first, second
@@ -188,7 +196,7 @@ def test_supplier_performance_over_a_period(sent_order, procurement_api, warehou
     day = str(wave.delivery_date)
     rows = procurement_api.get("/api/suppliers/performance", {"start": day, "end": day}).json()
     assert rows == [{
-        "supplier_id": sent_order.supplier_id, "supplier_code": "FARM", "supplier_name": "Green Farm", "purchase_orders": 1,
+        "supplier_id": sent_order.supplier_id, "supplier_code": "FARM", "supplier_name": "杭州绿源农场", "purchase_orders": 1,
         "received_orders": 1, "on_time_orders": 1, "ordered_units": 80, "accepted_units": 65, "rejected_units": 15,
         "on_time_rate": 1.0, "fill_rate": 0.8125, "rejection_rate": 0.1875,
     }]

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.db.models import Count, DecimalField, F, Prefetch, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
@@ -27,7 +28,7 @@ def waves(status: str | None = None) -> QuerySet[SalesWave]:
 def wave(wave_id: int) -> SalesWave:
     found = SalesWave.objects.filter(pk=wave_id).first()
     if found is None:
-        raise NotFound(f"wave {wave_id} does not exist", field="wave_id")
+        raise NotFound(_("wave %(wave_id)s does not exist") % {"wave_id": wave_id}, field="wave_id", code="wave_not_found")
     return found
 
 
@@ -59,7 +60,7 @@ def order_with_lines(user, order_id: int) -> LeaderOrder:
         .first()
     )
     if order is None:
-        raise NotFound(f"order {order_id} does not exist", field="order_id")
+        raise NotFound(_("order %(order_id)s does not exist") % {"order_id": order_id}, field="order_id", code="order_not_found")
     return order
 
 
@@ -136,17 +137,17 @@ def resident_by_phone(phone: str) -> Resident:
     """The resident with this full phone number (looked up by its keyed hash; the number itself is not stored)."""
     normalized = normalize_phone(phone)
     if normalized is None:
-        raise InvalidInput("not a valid phone number", field="phone")
+        raise InvalidInput(_("not a valid phone number"), field="phone", code="invalid_phone")
     found = Resident.objects.filter(phone_hash=hash_phone(normalized)).first()
     if found is None:
-        raise NotFound("no resident has this phone number", field="phone")
+        raise NotFound(_("no resident has this phone number"), field="phone", code="resident_not_found")
     return found
 
 
 def resident(resident_id: int) -> Resident:
     found = Resident.objects.filter(pk=resident_id).first()
     if found is None:
-        raise NotFound(f"resident {resident_id} does not exist", field="resident_id")
+        raise NotFound(_("resident %(resident_id)s does not exist") % {"resident_id": resident_id}, field="resident_id")
     return found
 
 
@@ -235,7 +236,7 @@ def own_order_with_lines(user, order_id: int) -> LeaderOrder:
     """One of the caller's own orders, to change it; an operator may see others' orders but not change them."""
     order = order_with_lines(user, order_id)
     if order.leader.user_id != user.pk:
-        raise NotFound(f"order {order_id} does not exist", field="order_id")
+        raise NotFound(_("order %(order_id)s does not exist") % {"order_id": order_id}, field="order_id", code="order_not_found")
     return order
 
 

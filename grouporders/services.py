@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from catalog.models import PickupPoint, Product
 from core.bulk import refresh_statistics
@@ -64,11 +65,11 @@ def default_cutoff(delivery_date: date) -> datetime:
 def create_wave(*, delivery_date: date, cutoff_at: datetime | None = None) -> SalesWave:
     cutoff_at = cutoff_at or default_cutoff(delivery_date)
     if timezone.is_naive(cutoff_at):
-        raise InvalidInput("cutoff_at needs a time zone", field="cutoff_at")
+        raise InvalidInput(_("cutoff_at needs a time zone"), field="cutoff_at")
     if cutoff_at.date() > delivery_date:
-        raise InvalidInput("the cutoff must be before the delivery day", field="cutoff_at")
+        raise InvalidInput(_("the cutoff must be before the delivery day"), field="cutoff_at")
     if SalesWave.objects.filter(delivery_date=delivery_date).exists():
-        raise Conflict(f"a wave for {delivery_date} already exists", field="delivery_date")
+        raise Conflict(_("a wave for %(delivery_date)s already exists") % {"delivery_date": delivery_date}, field="delivery_date")
     return SalesWave.objects.create(delivery_date=delivery_date, cutoff_at=cutoff_at)
 
 
@@ -83,21 +84,21 @@ def create_deal(
 ) -> Deal:
     wave = SalesWave.objects.filter(pk=wave_id).first()
     if wave is None:
-        raise NotFound(f"wave {wave_id} does not exist", field="wave_id")
+        raise NotFound(_("wave %(wave_id)s does not exist") % {"wave_id": wave_id}, field="wave_id", code="wave_not_found")
     if not wave.accepts_orders():
-        raise Conflict(f"the wave for {wave.delivery_date} is closed", field="wave_id")
+        raise Conflict(_("the wave for %(delivery_date)s is closed") % {"delivery_date": wave.delivery_date}, field="wave_id", code="wave_closed")
     product = Product.objects.filter(pk=product_id).first()
     if product is None:
-        raise InvalidInput(f"product {product_id} does not exist", field="product_id")
+        raise InvalidInput(_("product %(product_id)s does not exist") % {"product_id": product_id}, field="product_id")
     if not product.is_active:
-        raise InvalidInput(f"product {product.sku} is not active", field="product_id")
+        raise InvalidInput(_("product %(sku)s is not active") % {"sku": product.sku}, field="product_id")
     if price <= 0:
-        raise InvalidInput("price must be positive", field="price")
+        raise InvalidInput(_("price must be positive"), field="price")
     for field, value in (("quantity_limit", quantity_limit), ("per_resident_limit", per_resident_limit)):
         if value is not None and value <= 0:
-            raise InvalidInput(f"{field} must be positive", field=field)
+            raise InvalidInput(_("%(field)s must be positive") % {"field": field}, field=field)
     if Deal.objects.filter(wave=wave, product=product).exists():
-        raise Conflict(f"product {product.sku} already has a deal in this wave", field="product_id")
+        raise Conflict(_("product %(sku)s already has a deal in this wave") % {"sku": product.sku}, field="product_id")
     return Deal.objects.create(
         wave=wave,
         product=product,
@@ -117,7 +118,7 @@ def _lock_wave_for_orders(wave_id: int) -> SalesWave:
     else:
         wave = SalesWave.objects.filter(pk=wave_id).first()
     if wave is None:
-        raise NotFound(f"wave {wave_id} does not exist", field="wave_id")
+        raise NotFound(_("wave %(wave_id)s does not exist") % {"wave_id": wave_id}, field="wave_id", code="wave_not_found")
     _check_accepts_orders(wave)
     return wave
 
@@ -125,9 +126,9 @@ def _lock_wave_for_orders(wave_id: int) -> SalesWave:
 def _check_accepts_orders(wave: SalesWave) -> None:
     if not wave.accepts_orders():
         raise Conflict(
-            f"the wave for {wave.delivery_date} is closed (cutoff {timezone.localtime(wave.cutoff_at):%Y-%m-%d %H:%M}); "
-            "orders can no longer change",
-            field="wave_id",
+            _("the wave for %(day)s is closed (cutoff %(cutoff)s); orders can no longer change") % {
+                "day": wave.delivery_date, "cutoff": f"{timezone.localtime(wave.cutoff_at):%Y-%m-%d %H:%M}"},
+            field="wave_id", code="cutoff_passed",
         )
 
 
@@ -152,7 +153,7 @@ _LINES_PER_INSERT = 500  # keeps each INSERT well below SQLite's limit on parame
 def leader_for_user(user) -> GroupLeader:
     leader = GroupLeader.objects.filter(user=user, is_active=True).first()
     if leader is None:
-        raise NotFound("you are not an active group leader")
+        raise NotFound(_("you are not an active group leader"), code="not_a_leader")
     return leader
 
 
@@ -170,24 +171,24 @@ def _lock_wave_for_leader_order(user, wave_id: int, pickup_point_id: int) -> tup
     )
     if not rows:
         leader_for_user(user)
-        raise NotFound(f"wave {wave_id} does not exist", field="wave_id")
+        raise NotFound(_("wave %(wave_id)s does not exist") % {"wave_id": wave_id}, field="wave_id", code="wave_not_found")
     leader_id, point_code, *wave_values = rows[0]
     if leader_id is None:
-        raise NotFound("you are not an active group leader")
+        raise NotFound(_("you are not an active group leader"), code="not_a_leader")
     if point_code is None:
-        raise NotFound(f"pickup point {pickup_point_id} is not one of yours", field="pickup_point_id")
+        raise NotFound(_("pickup point %(pickup_point_id)s is not one of yours") % {"pickup_point_id": pickup_point_id}, field="pickup_point_id", code="not_your_pickup_point")
     return instance(SalesWave, _WAVE_FIELDS, wave_values), leader_id, point_code
 
 
 def _check_line_inputs(lines: list[LineInput]) -> None:
     if not lines:
-        raise InvalidInput("an order needs at least one line; cancel it instead", field="lines")
+        raise InvalidInput(_("an order needs at least one line; cancel it instead"), field="lines")
     seen = set()
     for index, line in enumerate(lines):
         who = line.resident.resident_id if line.resident.names_known_resident() else normalize_phone(line.resident.phone)
         key = (who, line.deal_id)
         if key in seen:
-            raise InvalidInput("the same resident and deal appear twice; merge the lines", field=f"lines.{index}")
+            raise InvalidInput(_("the same resident and deal appear twice; merge the lines"), field=f"lines.{index}", code="duplicate_line")
         seen.add(key)
 
 
@@ -241,16 +242,17 @@ def _upsert_residents(lines: list[LineInput], known: dict[int, Resident]) -> lis
             resident = known.get(line.resident.resident_id)
             if resident is None:
                 raise InvalidInput(
-                    "this resident is not on the order being replaced; enter their phone", field=f"lines.{index}.resident.phone"
+                    _("this resident is not on the order being replaced; enter their phone"),
+                    field=f"lines.{index}.resident.phone", code="unknown_resident",
                 )
             line_hashes.append(resident.phone_hash)
             by_hash.setdefault(resident.phone_hash, ResidentInput(resident.name, "", line.resident.consent))
             continue
         phone = normalize_phone(line.resident.phone)
         if phone is None:
-            raise InvalidInput("not a valid phone number", field=f"lines.{index}.resident.phone")
+            raise InvalidInput(_("not a valid phone number"), field=f"lines.{index}.resident.phone", code="invalid_phone")
         if not line.resident.name.strip():
-            raise InvalidInput("the resident needs a name", field=f"lines.{index}.resident.name")
+            raise InvalidInput(_("the resident needs a name"), field=f"lines.{index}.resident.name")
         digest = hash_phone(phone)
         line_hashes.append(digest)
         by_hash.setdefault(digest, ResidentInput(line.resident.name.strip(), phone, line.resident.consent))
@@ -299,22 +301,24 @@ def _validate_lines(wave: SalesWave, lines: list[LineInput]) -> dict[int, Deal]:
     for index, line in enumerate(lines):
         deal = deals.get(line.deal_id)
         if deal is None:
-            raise InvalidInput(f"deal {line.deal_id} does not exist", field=f"lines.{index}.deal_id")
+            raise InvalidInput(_("deal %(deal_id)s does not exist") % {"deal_id": line.deal_id}, field=f"lines.{index}.deal_id", code="deal_not_found")
         if deal.wave_id != wave.id:
-            raise InvalidInput(f"deal {deal.id} belongs to another wave", field=f"lines.{index}.deal_id")
+            raise InvalidInput(_("deal %(id)s belongs to another wave") % {"id": deal.id}, field=f"lines.{index}.deal_id")
         if not deal.product.is_active:
-            raise InvalidInput(f"product {deal.product.sku} is no longer sold", field=f"lines.{index}.deal_id")
+            raise InvalidInput(_("product %(sku)s is no longer sold") % {"sku": deal.product.sku}, field=f"lines.{index}.deal_id", code="deal_not_sold")
         if line.quantity <= 0:
-            raise InvalidInput("quantity must be at least 1", field=f"lines.{index}.quantity")
+            raise InvalidInput(_("quantity must be at least 1"), field=f"lines.{index}.quantity", code="quantity_too_small")
         if deal.quantity_limit is not None and line.quantity > deal.quantity_limit:
             raise InvalidInput(
-                f"quantity {line.quantity} is above the deal's limit of {deal.quantity_limit}",
-                field=f"lines.{index}.quantity",
+                _("quantity %(quantity)s is above the deal's limit of %(limit)s") % {
+                    "quantity": line.quantity, "limit": deal.quantity_limit},
+                field=f"lines.{index}.quantity", code="quantity_limit",
             )
         if deal.per_resident_limit is not None and line.quantity > deal.per_resident_limit:
             raise InvalidInput(
-                f"quantity {line.quantity} is above the limit of {deal.per_resident_limit} per resident",
-                field=f"lines.{index}.quantity",
+                _("quantity %(quantity)s is above the limit of %(limit)s per resident") % {
+                    "quantity": line.quantity, "limit": deal.per_resident_limit},
+                field=f"lines.{index}.quantity", code="per_resident_limit",
             )
     return deals
 
@@ -343,8 +347,9 @@ def _check_per_resident_limits(order_id: int, new_lines: list[OrderLine], deals:
         already = ordered_elsewhere.get((line.resident_id, line.deal_id), 0)
         if limit is not None and already + line.quantity > limit:
             raise InvalidInput(
-                f"this resident already has {already} of deal {line.deal_id} in another order; the limit is {limit}",
-                field=f"lines.{index}.quantity",
+                _("this resident already has %(already)s of deal %(deal)s in another order; the limit is %(limit)s") % {
+                    "already": already, "deal": line.deal_id, "limit": limit},
+                field=f"lines.{index}.quantity", code="per_resident_limit",
             )
 
 
@@ -368,8 +373,9 @@ def _reserve_limited_deals(quantity_change: dict[int, int], deals: dict[int, Dea
         if not updated:
             left = Deal.objects.filter(pk=deal_id).values_list("sold_quantity", flat=True).first()
             raise Conflict(
-                f"deal {deal_id} ({deal.product.name}) has only {deal.quantity_limit - left} left",
-                field="lines",
+                _("deal %(deal)s (%(product)s) has only %(left)s left") % {
+                    "deal": deal_id, "product": deal.product.name, "left": deal.quantity_limit - left},
+                field="lines", code="sold_out",
             )
 
 
@@ -511,7 +517,7 @@ def _own_order_for_change(user, order_id: int) -> LeaderOrder:
     leader = leader_for_user(user)
     order = LeaderOrder.objects.filter(pk=order_id, leader=leader).first()
     if order is None:
-        raise NotFound(f"order {order_id} does not exist", field="order_id")
+        raise NotFound(_("order %(order_id)s does not exist") % {"order_id": order_id}, field="order_id", code="order_not_found")
     _lock_wave_for_orders(order.wave_id)
     return order
 
@@ -521,7 +527,7 @@ def cancel_order_line(*, user, order_id: int, line_id: int) -> LeaderOrder:
         order = _own_order_for_change(user, order_id)
         line = order.lines.filter(pk=line_id).first()
         if line is None:
-            raise NotFound(f"line {line_id} is not in order {order_id}", field="line_id")
+            raise NotFound(_("line %(line_id)s is not in order %(order_id)s") % {"line_id": line_id, "order_id": order_id}, field="line_id")
         _cancel_lines(order, order.lines.filter(pk=line_id))
     return order
 
@@ -550,7 +556,7 @@ def close_wave(wave_id: int) -> WaveClosing:
         # FOR UPDATE waits for submissions holding the share lock, so none slips past the cutoff.
         wave = SalesWave.objects.select_for_update().filter(pk=wave_id).first()
         if wave is None:
-            raise NotFound(f"wave {wave_id} does not exist", field="wave_id")
+            raise NotFound(_("wave %(wave_id)s does not exist") % {"wave_id": wave_id}, field="wave_id", code="wave_not_found")
         if wave.status != WaveStatus.CLOSED:
             wave.status = WaveStatus.CLOSED
             wave.closed_at = timezone.now()
@@ -592,12 +598,12 @@ def appoint_leader(*, user, pickup_point_ids: list[int], tier: str = "ordinary",
     points = list(PickupPoint.objects.filter(pk__in=pickup_point_ids))
     missing = set(pickup_point_ids) - {p.pk for p in points}
     if missing:
-        raise InvalidInput(f"unknown pickup points {sorted(missing)}", field="pickup_point_ids")
+        raise InvalidInput(_("unknown pickup points %(ids)s") % {"ids": sorted(missing)}, field="pickup_point_ids")
     number = normalize_phone(phone) if phone.strip() else ""
     if number is None:
-        raise InvalidInput("not a valid phone number", field="phone")
+        raise InvalidInput(_("not a valid phone number"), field="phone", code="invalid_phone")
     with transaction.atomic():
-        leader, _ = GroupLeader.objects.update_or_create(
+        leader, _created = GroupLeader.objects.update_or_create(
             user=user, defaults={"tier": tier, "is_active": True, "phone": number}
         )
         leader.pickup_points.set(points)
@@ -611,11 +617,11 @@ def appoint_leader(*, user, pickup_point_ids: list[int], tier: str = "ordinary",
 def record_consent(*, resident_id: int, consent: bool, wording_version: str, now: datetime | None = None) -> Resident:
     """Record that the resident gave (or withdrew) consent to the given wording, and when."""
     if not wording_version.strip():
-        raise InvalidInput("say which consent wording the resident was shown", field="wording_version")
+        raise InvalidInput(_("say which consent wording the resident was shown"), field="wording_version")
     with transaction.atomic():
         resident = Resident.objects.select_for_update().filter(pk=resident_id, erased_at__isnull=True).first()
         if resident is None:
-            raise NotFound(f"resident {resident_id} does not exist", field="resident_id")
+            raise NotFound(_("resident %(resident_id)s does not exist") % {"resident_id": resident_id}, field="resident_id")
         resident.consent = consent
         resident.consent_at = now or timezone.now()
         resident.consent_version = wording_version.strip()
@@ -632,7 +638,7 @@ def erase_resident(*, resident_id: int, now: datetime | None = None) -> Resident
     with transaction.atomic():
         resident = Resident.objects.select_for_update().filter(pk=resident_id).first()
         if resident is None:
-            raise NotFound(f"resident {resident_id} does not exist", field="resident_id")
+            raise NotFound(_("resident %(resident_id)s does not exist") % {"resident_id": resident_id}, field="resident_id")
         if resident.erased_at is None:
             resident.name = "(erased)"
             resident.phone_masked = ""

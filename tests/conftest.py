@@ -43,7 +43,12 @@ class ApiClient:
         self.client = Client()
 
     def _headers(self, headers):
-        return {"HTTP_AUTHORIZATION": f"Bearer {self.token}", **{f"HTTP_{k.upper().replace('-', '_')}": v for k, v in (headers or {}).items()}}
+        # English details unless a test asks otherwise: most tests read them; tests/test_api_language.py
+        # checks the default (Chinese) and the switch.
+        return {
+            "HTTP_AUTHORIZATION": f"Bearer {self.token}", "HTTP_ACCEPT_LANGUAGE": "en",
+            **{f"HTTP_{k.upper().replace('-', '_')}": v for k, v in (headers or {}).items()},
+        }
 
     def get(self, path, data=None, headers=None):
         return self.client.get(path, data, **self._headers(headers))

@@ -1,6 +1,4 @@
 """Closing a wave: the lock, the aggregation into demand lines, and how operators read it."""
-import csv
-import io
 from decimal import Decimal
 
 import pytest
@@ -65,7 +63,7 @@ def test_operator_closes_through_the_api_and_reads_demand(operator_api, warehous
     export = operator_api.get("/api/demand.csv", {"delivery_date": day})
     assert export.status_code == 200
     rows = csv_rows(export)
-    assert [(r["自提点"], r["商品编码"], r["数量"], r["金额"]) for r in rows][0] == ("P1", "SKU1", "5", "62.50")
+    assert [(r["Pickup point"], r["SKU"], r["Quantity"], r["Amount"]) for r in rows][0] == ("P1", "SKU1", "5", "62.50")
     assert len(rows) == 4
     bad = operator_api.get("/api/demand", {"delivery_date": "tomorrow"})
     assert bad.status_code == 422 and bad.json()["field"] == "delivery_date"

@@ -1,6 +1,4 @@
 """Batch pick lists and per-route sort lists, as JSON, CSV and PDF."""
-import csv
-import io
 from datetime import timedelta
 
 import pytest

@@ -12,7 +12,8 @@ RUN pip install -r requirements.txt
 
 COPY . .
 # Translations: .po -> .mo in pure Python (the image has no gettext).
-RUN SECRET_KEY=compile-only python manage.py compile_translations -v 0
+RUN SECRET_KEY=compile-only python manage.py compile_translations -v 0 \
+    && SECRET_KEY=compile-only python manage.py prepare_fonts -v 0
 # The route search's compiled functions, compiled once here into numba's cache beside the code.
 RUN python -c "from routing.ruin_recreate import compile_ahead; compile_ahead()"
 # Static files are collected at build time; SECRET_KEY here is only for this step.

@@ -20,9 +20,11 @@ help:
 	@echo "make ci       what CI runs: the suite on SQLite, then on PostgreSQL with a real Celery worker (.ci/run)"
 	@echo "make lint     Django system checks, missing migrations, and ruff if it is installed"
 
-# The translations are compiled at every install (a second; .mo files are not committed, so they never go stale).
+# The translations are compiled at every install (a second; .mo files are not committed, so they never go stale);
+# the documents' CJK font weights are cut once (about 40 s, into var/fonts).
 install: $(STAMP)
 	$(PY) manage.py compile_translations -v 0
+	$(PY) manage.py prepare_fonts -v 0
 
 $(STAMP): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)

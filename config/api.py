@@ -49,40 +49,68 @@ def _field_path(loc) -> str:
     return ".".join(parts)
 
 
-# Pydantic's messages are English; the common ones are said again in the caller's language.
+# Pydantic's messages are English: English requests get them as they are; in Chinese the common
+# error types are said again here, keyed by pydantic's type (which is also each error's `code`), with
+# the numbers of the constraint (ctx) as named placeholders.
 VALIDATION_MESSAGES = {
     "missing": _("this field is required"),
     "int_parsing": _("enter a whole number"),
     "int_type": _("enter a whole number"),
+    "int_from_float": _("enter a whole number"),
     "float_parsing": _("enter a number"),
+    "float_type": _("enter a number"),
     "decimal_parsing": _("enter a number"),
+    "decimal_type": _("enter a number"),
+    "decimal_max_digits": _("at most %(max_digits)s digits"),
+    "decimal_max_places": _("at most %(decimal_places)s decimal places"),
+    "decimal_whole_digits": _("too many digits before the decimal point"),
+    "finite_number": _("enter a finite number"),
     "bool_parsing": _("enter true or false"),
+    "bool_type": _("enter true or false"),
     "date_from_datetime_parsing": _("enter a date as YYYY-MM-DD"),
+    "date_from_datetime_inexact": _("enter a date as YYYY-MM-DD"),
     "date_parsing": _("enter a date as YYYY-MM-DD"),
+    "date_type": _("enter a date as YYYY-MM-DD"),
     "datetime_parsing": _("enter a date and time in ISO 8601"),
     "datetime_from_date_parsing": _("enter a date and time in ISO 8601"),
+    "datetime_type": _("enter a date and time in ISO 8601"),
+    "timezone_aware": _("the time needs a time zone"),
     "string_type": _("enter text"),
-    "string_too_short": _("this text is too short"),
-    "string_too_long": _("this text is too long"),
-    "greater_than": _("the value is too small"),
-    "greater_than_equal": _("the value is too small"),
-    "less_than": _("the value is too large"),
-    "less_than_equal": _("the value is too large"),
+    "string_too_short": _("enter at least %(min_length)s characters"),
+    "string_too_long": _("enter at most %(max_length)s characters"),
+    "string_pattern_mismatch": _("this text contains characters that are not allowed"),
+    "greater_than": _("must be greater than %(gt)s"),
+    "greater_than_equal": _("must be at least %(ge)s"),
+    "less_than": _("must be less than %(lt)s"),
+    "less_than_equal": _("must be at most %(le)s"),
     "list_type": _("enter a list"),
-    "too_short": _("the list is too short"),
-    "too_long": _("the list is too long"),
+    "too_short": _("enter at least %(min_length)s items"),
+    "too_long": _("enter at most %(max_length)s items"),
+    "dict_type": _("enter an object"),
+    "model_type": _("enter an object"),
+    "model_attributes_type": _("enter an object"),
     "json_invalid": _("the request body is not valid JSON"),
+    "json_type": _("the request body is not valid JSON"),
     "extra_forbidden": _("this field is not allowed"),
-    "enum": _("choose one of the allowed values"),
-    "literal_error": _("choose one of the allowed values"),
+    "enum": _("choose one of %(expected)s"),
+    "literal_error": _("choose one of %(expected)s"),
 }
 
 
 def _validation_message(error: dict) -> str:
+    ctx = error.get("ctx") or {}
+    if error.get("type") == "value_error" and "error" in ctx:
+        return str(ctx["error"])  # a validator of ours: its message went through gettext already
     known = VALIDATION_MESSAGES.get(error.get("type", ""))
-    if known is not None and (get_language() or "").startswith("zh"):
-        return str(known)
-    return error.get("msg", str(known or _("invalid")))
+    if not (get_language() or "").startswith("zh"):
+        return error.get("msg") or str(_("this value is not valid"))
+    if known is None:
+        return str(_("this value is not valid"))
+    values = {key: str(value).replace("' or '", "'、'").replace("', '", "'、'") for key, value in ctx.items()}
+    try:
+        return str(known) % values
+    except (KeyError, TypeError, ValueError):
+        return str(_("this value is not valid"))
 
 
 @api.exception_handler(ValidationError)
@@ -103,12 +131,14 @@ def authentication_error(request, exc):
 
 @api.exception_handler(PermissionDenied)
 def permission_denied(request, exc):
-    return _error(request, 403, str(exc) or _("permission denied"), code="forbidden")
+    return _error(request, 403, _("permission denied"), code="forbidden")
 
 
 @api.exception_handler(Http404)
 def not_found(request, exc):
-    return _error(request, 404, str(exc) or _("not found"), code="not_found")
+    # Django's own messages (get_object_or_404's "No … matches the given query.") are English and name
+    # models; the services raise NotFound with a message of their own instead.
+    return _error(request, 404, _("not found"), code="not_found")
 
 
 # Backstops: a number too large for the database, or a row the services did not foresee, is still
@@ -126,6 +156,17 @@ def integrity_error(request, exc: IntegrityError):
     return _error(request, 409, _("this conflicts with data already stored"), code="conflict")
 
 
+# ninja's own HttpErrors: a body it cannot parse (400) and a failed CSRF check (403), in English.
+HTTP_ERRORS = {
+    400: ("bad_request", _("the request body cannot be read; send JSON")),
+    403: ("forbidden", _("permission denied")),
+    404: ("not_found", _("not found")),
+    405: ("method_not_allowed", _("this method is not allowed here")),
+    429: ("too_many_requests", _("too many requests; try again later")),
+}
+
+
 @api.exception_handler(HttpError)
 def http_error(request, exc: HttpError):
-    return _error(request, exc.status_code, str(exc), code="http_error")
+    code, detail = HTTP_ERRORS.get(exc.status_code, ("http_error", _("the request cannot be handled")))
+    return _error(request, exc.status_code, detail, code=code)

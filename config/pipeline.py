@@ -9,8 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from core.errors import Conflict, NotFound
 from grouporders import services as order_services
@@ -35,7 +37,10 @@ def close_wave(delivery_date: date) -> dict:
     """Lock the day's wave and aggregate its demand (one transaction, so nothing slips in between)."""
     wave = SalesWave.objects.filter(delivery_date=delivery_date).first()
     if wave is None:
-        raise NotFound(f"there is no sales wave for {delivery_date}", field="delivery_date")
+        raise NotFound(
+            _("there is no sales wave for %(delivery_date)s") % {"delivery_date": delivery_date},
+            field="delivery_date", code="wave_not_found",
+        )
     closing = order_services.close_wave(wave.id)
     return {"demand_lines": closing.demand_lines, "quantity": closing.quantity}
 
@@ -74,11 +79,14 @@ def pick_lists(delivery_date: date) -> dict:
 
 def notify(delivery_date: date) -> dict:
     """Pickup codes for residents, and one notice per leader and per driver; a rerun replaces the day's notices."""
-    codes = pickup_services.issue_pickup_codes(delivery_date=delivery_date)
-    notices = [
-        Notice(delivery_date=delivery_date, recipient_id=user_id, subject=subject, body=body)
-        for user_id, subject, body in routing_selectors.day_notices(delivery_date)
-    ]
+    # The notices are read later, by people of the city: in its language (LANGUAGE_CODE, zh-hans), even
+    # when an operator's English request started the run (Celery's eager mode runs it inside the request).
+    with translation.override(settings.LANGUAGE_CODE):
+        codes = pickup_services.issue_pickup_codes(delivery_date=delivery_date)
+        notices = [
+            Notice(delivery_date=delivery_date, recipient_id=user_id, subject=subject, body=body)
+            for user_id, subject, body in routing_selectors.day_notices(delivery_date)
+        ]
     with transaction.atomic():
         Notice.objects.filter(delivery_date=delivery_date, sent_at__isnull=True).delete()
         Notice.objects.bulk_create(notices)
@@ -113,7 +121,10 @@ def create_run(*, delivery_date: date, user=None) -> PipelineRun:
     """A new run for the day with every step pending; a day has one run, which is resumed, not duplicated."""
     with transaction.atomic():
         if PipelineRun.objects.select_for_update().filter(delivery_date=delivery_date).exists():
-            raise Conflict(f"the pipeline for {delivery_date} already exists; resume it instead", field="delivery_date")
+            raise Conflict(
+                _("the pipeline for %(delivery_date)s already exists; resume it instead") % {"delivery_date": delivery_date},
+                field="delivery_date", code="pipeline_exists",
+            )
         run = PipelineRun.objects.create(delivery_date=delivery_date, started_by=user)
         PipelineStep.objects.bulk_create(
             PipelineStep(run=run, name=step.name, position=position) for position, step in enumerate(STEPS, start=1)
@@ -137,9 +148,14 @@ def claim_launch(run_id: int) -> Launch:
     with transaction.atomic():
         run = PipelineRun.objects.select_for_update().filter(pk=run_id).first()
         if run is None:
-            raise NotFound(f"pipeline run {run_id} does not exist", field="run_id")
+            raise NotFound(
+                _("pipeline run %(run_id)s does not exist") % {"run_id": run_id}, field="run_id", code="pipeline_run_not_found"
+            )
         if run.status == RunStatus.SUCCEEDED:
-            raise Conflict(f"the pipeline for {run.delivery_date} has already succeeded", field="status")
+            raise Conflict(
+                _("the pipeline for %(delivery_date)s has already succeeded") % {"delivery_date": run.delivery_date},
+                field="status", code="pipeline_succeeded",
+            )
         pending = list(run.steps.exclude(status=RunStatus.SUCCEEDED).order_by("position"))
         # A step left running by a killed worker is rerun: steps are idempotent.
         PipelineStep.objects.filter(pk__in=[step.pk for step in pending]).update(status=RunStatus.PENDING, error="")

@@ -1,10 +1,11 @@
 """API of the nightly pipeline for operators: start a day, watch its steps, resume a failed run."""
 from datetime import date, datetime
 
-from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
 from core.auth import require_role
+from core.errors import NotFound
 from core.models import Role
 
 from .models import PipelineRun
@@ -43,7 +44,13 @@ class PipelineRunOut(Schema):
 
 
 def _run(delivery_date: date) -> PipelineRun:
-    return get_object_or_404(PipelineRun.objects.prefetch_related("steps"), delivery_date=delivery_date)
+    run = PipelineRun.objects.prefetch_related("steps").filter(delivery_date=delivery_date).first()
+    if run is None:
+        raise NotFound(
+            _("there is no pipeline run for %(delivery_date)s") % {"delivery_date": delivery_date},
+            field="delivery_date", code="pipeline_run_not_found",
+        )
+    return run
 
 
 @router.get("/pipeline/runs", response=list[PipelineRunOut], summary="Recent pipeline runs, newest day first")

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 
+import core.views
 import warehouse.views
 
 from . import views
@@ -19,5 +19,6 @@ urlpatterns = [
     path("procurement/", include("procurement.urls")),
     path("routing/", include("routing.urls")),
     path("pickup/", include("pickup.urls")),
-    path("", RedirectView.as_view(url="/api/docs", permanent=False)),
+    # Logging in leads here: the first page of the user's roles (the API docs for anybody else).
+    path("", core.views.home, name="home"),
 ]

@@ -1,6 +1,6 @@
 """The house style of printed documents (reportlab): one title, grid tables, A4 with narrow margins.
 
-Every document prints in Noto Sans SC, embedded (as a subset) in the PDF: the names people read are
+Every document prints in Noto Sans SC (Regular and Bold), embedded (as a subset) in the PDF: the names people read are
 Chinese, and reportlab's built-in Helvetica has no CJK glyphs (it printed them as black boxes), while
 its CID fonts are not embedded and so depend on the reader having Adobe's Asian font pack. The font
 comes from a registry package (justmytype-intl-cjk, OFL), so a fresh install needs nothing else.
@@ -9,8 +9,11 @@ import csv
 import io
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from xml.sax.saxutils import escape
 
+from django.conf import settings
+from reportlab.graphics.shapes import STATE_DEFAULTS
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import getSampleStyleSheet
@@ -20,15 +23,33 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, TableStyle
 
 FONT = "NotoSansSC"
+FONT_BOLD = "NotoSansSC-Bold"
 FONT_FILE = ("justmytype_intl_cjk", "fonts/ofl/notosanssc/NotoSansSC[wght].ttf")
+# Static weights made by `manage.py prepare_fonts` (make install does it): file name -> weight.
+STATIC_WEIGHTS = {"NotoSansSC-Regular.ttf": 400, "NotoSansSC-Bold.ttf": 700}
+
+
+def variable_font_path() -> Path:
+    package, path = FONT_FILE
+    return Path(str(resources.files(package) / path))
+
+
+def font_directory() -> Path:
+    return Path(settings.VAR_DIR) / "fonts"
 
 
 @cache
 def register_font() -> str:
-    """Register the CJK font once per process; <b> maps to the same face (the file has one weight)."""
-    package, path = FONT_FILE
-    pdfmetrics.registerFont(TTFont(FONT, str(resources.files(package) / path)))
-    pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=FONT, italic=FONT, boldItalic=FONT)
+    """Register the CJK font once per process: Regular and Bold when prepared, else the variable font's
+    default (thin) instance for both, so documents still print Chinese on a checkout that skipped install."""
+    regular, bold = (font_directory() / name for name in STATIC_WEIGHTS)
+    regular_file = regular if regular.exists() else variable_font_path()
+    pdfmetrics.registerFont(TTFont(FONT, str(regular_file)))
+    pdfmetrics.registerFont(TTFont(FONT_BOLD, str(bold if bold.exists() else regular_file)))
+    pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=FONT_BOLD, italic=FONT, boldItalic=FONT_BOLD)
+    # Drawings (the tote labels' QR codes) start from reportlab's graphics defaults, which name Helvetica:
+    # it would be listed in the PDF, unembedded, though no text uses it.
+    STATE_DEFAULTS["fontName"] = FONT
     return FONT
 
 
@@ -40,7 +61,7 @@ class _Styles:
         register_font()
         sheet = getSampleStyleSheet()
         for style in sheet.byName.values():
-            style.fontName = FONT
+            style.fontName = FONT_BOLD if style.name in ("Title", "Heading1", "Heading2", "Heading3") else FONT
             if hasattr(style, "bulletFontName"):
                 style.bulletFontName = FONT
             # Chinese has no spaces to break at: wrap anywhere a CJK line would overflow.
@@ -60,6 +81,7 @@ def grid(*extra, font_size: int = 9) -> TableStyle:
     return TableStyle([
         ("FONTNAME", (0, 0), (-1, -1), FONT),
         ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+        ("FONTNAME", (0, 0), (-1, 0), FONT_BOLD),
         ("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey),
         ("FONTSIZE", (0, 0), (-1, -1), font_size),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),

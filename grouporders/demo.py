@@ -89,6 +89,51 @@ PRODUCTS = [
 ]
 
 
+# The city in Chinese (the default; `simulate --locale en` keeps the English names above). Same places,
+# same products in the same order as PRODUCTS, so both cities differ only in what people read.
+WAREHOUSE_ZH = ("余杭中心仓", "余杭经济开发区")
+DISTRICTS_ZH = {
+    "XH": ("西湖", "西溪路"), "SC": ("上城", "秋涛北路"), "GS": ("拱墅", "莫干山路"), "BJ": ("滨江", "江南大道"),
+    "XS": ("萧山", "市心路"), "YH": ("余杭", "文一西路"), "LP": ("临平", "临平大道"), "QT": ("钱塘", "下沙路"),
+    "FY": ("富阳", "富春路"), "LA": ("临安", "钱王街"),
+}
+STREETS_ZH = [
+    "文三路", "文二路", "莫干山路", "天目山路", "庆春路", "解放路", "延安路", "凤起路", "湖墅南路", "凯旋路",
+    "秋涛路", "建国路", "中山路", "体育场路", "古墩路", "学院路", "教工路", "石祥路", "登云路", "新塘路",
+]
+# A pickup point is a shop in or at the gate of a residential compound (小区): 翠苑一区3幢, 金色家园南门便利店.
+COMPOUNDS_ZH = [
+    "翠苑一区", "翠苑二区", "金色家园", "文新小区", "嘉绿苑", "古荡新村", "濮家新村", "三墩北苑", "丰潭苑", "蒋村花园",
+    "紫金港花园", "城西银泰城", "和睦新村", "大关西苑", "米市巷小区", "采荷人家", "景芳三区", "江南春城", "东方郡", "西溪诚园",
+    "闲林山水", "良渚文化村", "九堡家苑", "下沙阳光城", "富春山居", "锦城花园",
+]
+GATES_ZH = ["南门", "北门", "东门", "西门", ""]
+SHOPS_ZH = ["便利店", "水果店", "生鲜店", "社区超市", "烟酒店", "菜鸟驿站", "洗衣店", "药店"]
+SURNAMES_ZH = ["王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "沈", "陆", "朱", "胡"]
+GIVEN_ZH = ["芳", "敏", "静", "伟", "磊", "艳", "军", "慧", "平", "强", "霞", "红", "波", "丽", "娜", "建国", "秀英",
+            "志强", "海燕", "晓东", "美玲", "国庆"]
+# Per PRODUCTS row: the name with its spec, as group-buy apps list them, and the unit it is sold by.
+PRODUCTS_ZH = [
+    ("砂糖橘 2.5kg/袋", "袋"), ("红富士苹果 2kg/袋", "袋"), ("香蕉 1.5kg/把", "把"), ("仙居杨梅 1kg/盒", "盒"),
+    ("红颜草莓 500g/盒", "盒"), ("猕猴桃 12个/盒", "盒"), ("上海青 500g/袋", "袋"), ("番茄 1kg/袋", "袋"),
+    ("土豆 2kg/袋", "袋"), ("春笋 1kg/袋", "袋"), ("黄瓜 1kg/袋", "袋"), ("香菇 300g/盒", "盒"),
+    ("五花肉 500g/盒", "盒"), ("鸡腿 1kg/盒", "盒"), ("牛腩 500g/袋", "袋"), ("河虾 500g/袋", "袋"),
+    ("大黄鱼 2条/袋", "袋"), ("鲜牛奶 950ml/瓶", "瓶"), ("原味酸奶 4杯/组", "组"), ("土鸡蛋 30枚/盒", "盒"),
+    ("猪肉水饺 1kg/袋", "袋"), ("黑芝麻汤圆 500g/袋", "袋"), ("东北大米 5kg/袋", "袋"), ("花生油 5L/桶", "桶"),
+    ("挂面 1kg/袋", "袋"), ("生抽酱油 500ml/瓶", "瓶"), ("西湖龙井 100g/罐", "罐"), ("香瓜子 500g/袋", "袋"),
+    ("抽纸 3层×120抽×10包/提", "提"), ("洗衣液 3kg/瓶", "瓶"),
+]
+# Categories as Chinese buyers name them; the English city keeps the codes.
+CATEGORIES_ZH = {
+    "fruit": "水果", "vegetables": "蔬菜", "meat": "肉禽蛋", "seafood": "水产", "dairy": "乳品", "frozen": "冷冻食品",
+    "staples": "粮油", "snacks": "休闲食品", "household": "日用",
+}
+LOCALES = ("zh", "en")
+
+
+def category_name(code: str, locale: str) -> str:
+    return CATEGORIES_ZH[code] if locale == "zh" else code
+
 # Demand: Friday to Sunday are the busy days; a promoted deal is cheaper and sells about twice as much.
 WEEKDAY_FACTOR = (0.9, 0.85, 0.9, 0.95, 1.1, 1.25, 1.05)  # Monday first
 PROMOTION_SHARE = 0.1
@@ -170,33 +215,68 @@ def flush_demo_data() -> dict[str, int]:
 # --- master data -----------------------------------------------------------------------------------
 
 
-def _person(rng: random.Random) -> str:
-    return f"{rng.choice(SURNAMES)} {rng.choice(GIVEN)}{rng.choice(['', rng.choice(GIVEN).lower()])}"
+def _person_parts(rng: random.Random, locale: str) -> tuple[str, str]:
+    """(surname, given name)."""
+    if locale == "zh":
+        return rng.choice(SURNAMES_ZH), rng.choice(GIVEN_ZH)
+    return rng.choice(SURNAMES), f"{rng.choice(GIVEN)}{rng.choice(['', rng.choice(GIVEN).lower()])}"
 
 
-def _products(shape: CityShape) -> list[Product]:
+def _person(rng: random.Random, locale: str) -> str:
+    """王芳 (surname first, no space) or 'Wang Fangli'."""
+    surname, given = _person_parts(rng, locale)
+    return f"{surname}{given}" if locale == "zh" else f"{surname} {given}"
+
+
+def _products(shape: CityShape, locale: str) -> list[Product]:
     """The catalogue's products; a bigger city sells more variants of them (brands, sizes)."""
     products = []
     for i in range(shape.products):
         category, name, unit, weight, volume, storage, shelf, _ = PRODUCTS[i % len(PRODUCTS)]
         variant = i // len(PRODUCTS)
+        if locale == "zh":
+            name, unit = PRODUCTS_ZH[i % len(PRODUCTS)]
+            name = name + (f"（品牌{variant + 1}）" if variant else "")
+        else:
+            name = name + (f" (brand {variant + 1})" if variant else "")
         products.append(Product(
-            sku=f"{CODE_PREFIX}{category[:3].upper()}-{i + 1:04d}", name=name + (f" (brand {variant + 1})" if variant else ""),
-            category=category, unit=unit, weight_g=weight, volume_ml=volume,
+            sku=f"{CODE_PREFIX}{category[:3].upper()}-{i + 1:04d}", name=name,
+            category=category_name(category, locale), unit=unit, weight_g=weight, volume_ml=volume,
             storage_temperature=StorageTemperature(storage), shelf_life_days=shelf,
         ))
     return products
 
 
-def _points(rng: random.Random, depots: list[Depot], count: int) -> list[PickupPoint]:
+def _point_name_zh(rng: random.Random, taken: set[str]) -> str:
+    """A compound's building (翠苑一区3幢) or a shop at its gate (金色家园南门便利店), unique in the city."""
+    while True:
+        compound = rng.choice(COMPOUNDS_ZH)
+        if rng.random() < 0.5:
+            name = f"{compound}{rng.randint(1, 40)}幢"
+        else:
+            name = f"{compound}{rng.choice(GATES_ZH)}{rng.choice(SHOPS_ZH)}"
+        if name not in taken:
+            taken.add(name)
+            return name
+
+
+def _points(rng: random.Random, depots: list[Depot], count: int, locale: str, districts: dict) -> list[PickupPoint]:
     """Pickup points scattered around the depots' district centres, each served by its district's depot."""
     points = []
+    taken: set[str] = set()
     for i in range(1, count + 1):
         depot = depots[(i - 1) % len(depots)]
-        street = rng.choice(STREETS)
+        if locale == "zh":
+            street = rng.choice(STREETS_ZH)
+            name = _point_name_zh(rng, taken)
+            address = f"杭州市{districts[depot.pk]}区{street}{rng.randint(1, 399)}号"
+        else:
+            street = rng.choice(STREETS)
+            name = f"{street} {rng.choice(SHOPS)}"
+            address = f"{rng.randint(1, 399)} {street}, {depot.name.split()[0]}, Hangzhou"
         points.append(PickupPoint(
-            code=f"{CODE_PREFIX}P{i:04d}", name=f"{street} {rng.choice(SHOPS)}",
-            address=f"{rng.randint(1, 399)} {street}, {depot.name.split()[0]}, Hangzhou",
+            code=f"{CODE_PREFIX}P{i:04d}", name=name,
+            address=address,
             latitude=round(rng.gauss(depot.latitude, POINT_SPREAD_DEG), 5),
             longitude=round(rng.gauss(depot.longitude, POINT_SPREAD_DEG * 1.15), 5),
             depot=depot, opens_at=clock(rng.choice([7, 7, 8, 8, 9]), rng.choice([0, 30])),
@@ -205,7 +285,7 @@ def _points(rng: random.Random, depots: list[Depot], count: int) -> list[PickupP
     return points
 
 
-def _appoint_leaders(rng: random.Random, points: list[PickupPoint]) -> dict[int, object]:
+def _appoint_leaders(rng: random.Random, points: list[PickupPoint], locale: str) -> dict[int, object]:
     """Most leaders run one pickup point; a few "core" leaders run two."""
     shuffled = points[:]
     rng.shuffle(shuffled)
@@ -215,8 +295,8 @@ def _appoint_leaders(rng: random.Random, points: list[PickupPoint]) -> dict[int,
     users = get_user_model()
     leader_of = {}
     for n, group in enumerate(groups, 1):
-        first, last = _person(rng).split(" ", 1)
-        user = users.objects.create_user(username=f"{USER_PREFIX}leader-{n:04d}", first_name=last, last_name=first)
+        surname, given = _person_parts(rng, locale)
+        user = users.objects.create_user(username=f"{USER_PREFIX}leader-{n:04d}", first_name=given, last_name=surname)
         services.appoint_leader(
             user=user, pickup_point_ids=[p.pk for p in group], tier="core" if len(group) > 1 else "ordinary",
             phone=f"139{n:08d}",
@@ -225,29 +305,43 @@ def _appoint_leaders(rng: random.Random, points: list[PickupPoint]) -> dict[int,
     return leader_of
 
 
-def seed_city(rng: random.Random, np_rng: np.random.Generator, shape: CityShape) -> City:
-    """Warehouse, depots, pickup points, products, leaders, an operator and residents, in one transaction."""
+def seed_city(rng: random.Random, np_rng: np.random.Generator, shape: CityShape, locale: str = "zh") -> City:
+    """Warehouse, depots, pickup points, products, leaders, an operator and residents, in one transaction.
+
+    `locale` "zh" (the default) names everything in Chinese, "en" in English.
+    """
+    if locale not in LOCALES:
+        raise ValueError(f"locale must be one of {LOCALES}")
     ensure_role_groups()
     with transaction.atomic():
         code, name, lat, lng, address = WAREHOUSE
+        if locale == "zh":
+            name, address = WAREHOUSE_ZH
         warehouse = Warehouse.objects.create(code=code, name=name, latitude=lat, longitude=lng, address=address)
-        depots = [
-            Depot.objects.create(
-                code=f"{CODE_PREFIX}DP-{c}", name=f"{district} grid depot", latitude=la, longitude=lo,
-                address=f"{street}, {district} District", warehouse=warehouse,
+        depots, district_of = [], {}
+        for c, district, la, lo, street in DISTRICTS[: shape.depots]:
+            if locale == "zh":
+                district, street = DISTRICTS_ZH[c]
+            depot = Depot.objects.create(
+                code=f"{CODE_PREFIX}DP-{c}", latitude=la, longitude=lo, warehouse=warehouse,
+                name=f"{district}网格仓" if locale == "zh" else f"{district} grid depot",
+                address=f"杭州市{district}区{street}" if locale == "zh" else f"{street}, {district} District",
             )
-            for c, district, la, lo, street in DISTRICTS[: shape.depots]
-        ]
-        PickupPoint.objects.bulk_create(_points(rng, depots, shape.pickup_points))
+            depots.append(depot)
+            district_of[depot.pk] = district
+        PickupPoint.objects.bulk_create(_points(rng, depots, shape.pickup_points, locale, district_of))
         points = list(PickupPoint.objects.filter(code__startswith=CODE_PREFIX).select_related("depot").order_by("code"))
-        Product.objects.bulk_create(_products(shape))
+        Product.objects.bulk_create(_products(shape, locale))
         products = list(Product.objects.filter(sku__startswith=CODE_PREFIX).order_by("sku"))
-        operator = get_user_model().objects.create_user(username=f"{USER_PREFIX}operator", first_name="Demo", last_name="Operator")
+        operator = get_user_model().objects.create_user(
+            username=f"{USER_PREFIX}operator", first_name="运营" if locale == "zh" else "Demo",
+            last_name="演示" if locale == "zh" else "Operator",
+        )
         grant_role(operator, Role.OPERATOR)
-        leader_of = _appoint_leaders(rng, points)
+        leader_of = _appoint_leaders(rng, points, locale)
 
-    base_price = {(category, name.split(" (")[0]): float(price) for category, name, *_, price in PRODUCTS}
-    list_prices = np.array([base_price[(p.category, p.name.split(" (")[0])] for p in products])
+    # The SKUs number the catalogue in PRODUCTS order, so a product's list price is its row's.
+    list_prices = np.array([float(PRODUCTS[(int(p.sku.rsplit("-", 1)[1]) - 1) % len(PRODUCTS)][-1]) for p in products])
     list_prices *= np_rng.uniform(0.85, 1.15, len(products))  # brands differ in price
     popularity = 1.0 / np.arange(1, len(products) + 1) ** 0.8
     np_rng.shuffle(popularity)
@@ -259,7 +353,7 @@ def seed_city(rng: random.Random, np_rng: np.random.Generator, shape: CityShape)
     for index, (point, lines) in enumerate(zip(points, city.point_lines), 1):
         # Phones in the 170 range (virtual operators), unique by construction: 170 + point + resident.
         city.residents[point.pk] = [
-            services.ResidentInput(name=_person(rng), phone=f"170{index:04d}{r:04d}", consent=rng.random() < 0.8)
+            services.ResidentInput(name=_person(rng, locale), phone=f"170{index:04d}{r:04d}", consent=rng.random() < 0.8)
             for r in range(1, max(4, round(lines / LINES_PER_RESIDENT)) + 1)
         ]
     return city

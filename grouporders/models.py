@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from core.formatting import person_name
 from catalog.models import PickupPoint, Product
 
 
@@ -21,7 +22,7 @@ class GroupLeader(models.Model):
     phone = models.CharField(max_length=20, blank=True)
 
     def __str__(self) -> str:
-        return str(self.user)
+        return person_name(self.user.first_name, self.user.last_name, self.user.username)
 
 
 def current_consent_version() -> str:

@@ -40,10 +40,10 @@ def test_batch_pick_list_totals_per_product_with_lots_cold_chain_first(warehouse
         ("SKU1", 34, [("A-01", 20), ("A-02", 14)]),
         ("SKU2", 5, [("C-07", 5)]),
     ]
-    export = warehouse_api.get("/api/pick-lists/batch.csv", {"delivery_date": allocated_day})
+    export = warehouse_api.get("/api/pick-lists/batch.csv", {"delivery_date": allocated_day}, headers={"Accept-Language": "zh-hans"})
     rows = csv_rows(export)
     assert [(r["商品编码"], r["库位"], r["数量"]) for r in rows] == [("SKU1", "A-01", "20"), ("SKU1", "A-02", "14"), ("SKU2", "C-07", "5")]
-    text = pdf_text(warehouse_api.get("/api/pick-lists/batch.pdf", {"delivery_date": allocated_day, "depot_id": network["depot"].pk}))
+    text = pdf_text(warehouse_api.get("/api/pick-lists/batch.pdf", {"delivery_date": allocated_day, "depot_id": network["depot"].pk}, headers={"Accept-Language": "zh-hans"}))
     assert "汇总拣货单" in text and network["depot"].name in text and network["products"][0].name in text
 
 
@@ -66,9 +66,9 @@ def test_sort_lists_follow_the_route_and_load_the_last_stop_first(warehouse_api,
     assert p1_stop["crates"] == 2  # 30 × 500 g of chilled SKU1 is one full crate by weight; SKU2 is another zone
     assert p1_stop["tote_label"] == f"SL|{allocated_day:%Y%m%d}|R1|2|P1|2"
     assert [(line["sku"], line["quantity"]) for line in p1_stop["lines"]] == [("SKU1", 30), ("SKU2", 2)]
-    rows = csv_rows(warehouse_api.get(f"/api/sort-lists/{r1}.csv"))
+    rows = csv_rows(warehouse_api.get(f"/api/sort-lists/{r1}.csv", headers={"Accept-Language": "zh-hans"}))
     assert [(r["装车顺序"], r["自提点编码"], r["商品编码"]) for r in rows] == [("1", "P1", "SKU1"), ("1", "P1", "SKU2"), ("2", "P2", "SKU1")]
-    text = pdf_text(warehouse_api.get(f"/api/sort-lists/{r1}.pdf"))
+    text = pdf_text(warehouse_api.get(f"/api/sort-lists/{r1}.pdf", headers={"Accept-Language": "zh-hans"}))
     # One tote label per crate: P1 has 2 crates, P2 one.
     assert "第 1 / 共 2 筐" in text and "第 2 / 共 2 筐" in text and "第 1 / 共 1 筐" in text and p1.name in text
 

@@ -216,11 +216,11 @@ def test_statement_as_csv_pdf_and_page_scoped_to_the_leader(pickup_day, at_the_p
     day, p1 = pickup_day, pickup_day.points[0]
     collect(leader_api, day, p1, at_the_point["王芳"])
     period = {"start": day.delivery_date, "end": day.delivery_date}
-    csv = leader_api.get("/api/pickup/statements.csv", period)
+    csv = leader_api.get("/api/pickup/statements.csv", period, headers={"Accept-Language": "zh-hans"})
     assert csv.status_code == 200 and csv["Content-Type"] == "text/csv; charset=utf-8"
     text = csv.content.decode("utf-8-sig")
     assert "138****0001" in text and "13800000001" not in text and "应付,0.00" in text and "已计提,4.24" in text
-    pdf = pdf_text(leader_api.get("/api/pickup/statements.pdf", period))
+    pdf = pdf_text(leader_api.get("/api/pickup/statements.pdf", period, headers={"Accept-Language": "zh-hans"}))
     assert "佣金对账单" in pdf and "¥4.24" in pdf and "138****0001" in pdf
     leader_id = leader.group_leader.pk
     assert other_leader_api.get("/api/pickup/statements", dict(period, leader_id=leader_id)).status_code == 404

@@ -176,12 +176,12 @@ def test_closing_a_partly_received_order(sent_order, procurement_user):
 
 
 def test_the_order_as_csv_and_pdf(sent_order, warehouse_api, leader_api):
-    csv = warehouse_api.get(f"/api/purchase-orders/{sent_order.pk}.csv")
+    csv = warehouse_api.get(f"/api/purchase-orders/{sent_order.pk}.csv", headers={"Accept-Language": "zh-hans"})
     assert csv.status_code == 200 and csv["Content-Type"] == "text/csv; charset=utf-8"
     rows = csv.content.decode("utf-8-sig").splitlines()
     assert rows[0].startswith("采购单号,供应商") and len(rows) == 3
     assert f"{sent_order.number},FARM" in rows[1] and ",10,6,60,7.50,450.00" in rows[1]
-    text = pdf_text(warehouse_api.get(f"/api/purchase-orders/{sent_order.pk}.pdf"))
+    text = pdf_text(warehouse_api.get(f"/api/purchase-orders/{sent_order.pk}.pdf", headers={"Accept-Language": "zh-hans"}))
     assert f"采购单 {sent_order.number}" in text and "¥450.00" in text and sent_order.supplier.name in text
     assert leader_api.get(f"/api/purchase-orders/{sent_order.pk}.pdf").status_code == 403
     assert warehouse_api.get("/api/purchase-orders/999999").status_code == 404

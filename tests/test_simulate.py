@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def simulated(tmp_path, settings):
     settings.ROUTING_SOLVER_TIME_LIMIT_SECONDS = 0.5
     call_command("simulate", city="tiny", days=2, seed=3, out=str(tmp_path), history_days=14, verbosity=0)
-    return json.loads((tmp_path / "summary.json").read_text()), (tmp_path / "report.html").read_text()
+    return json.loads((tmp_path / "summary.json").read_text(encoding="utf-8")), (tmp_path / "report.html").read_text(encoding="utf-8")
 
 
 def _money(value) -> Decimal:
@@ -53,8 +53,11 @@ def test_every_day_runs_the_whole_cycle_and_the_summary_matches_the_database(sim
         assert set(day["timings"]["pipeline_steps"]) == {s["name"] for s in day["pipeline"]["steps"]}
 
 
-    for section in ('id="kpis"', 'id="charts"', 'id="timings"', 'id="routes"', "<svg", "Batch pick list", "sort list", "driver page"):
+    for section in ('id="kpis"', 'id="charts"', 'id="timings"', 'id="routes"', "<svg", "汇总拣货单", "分拣单", "司机页面"):
         assert section in html
+    # In Chinese by default, with the Chinese city's names: depots, pickup points on the maps' links, money as ¥.
+    assert '<html lang="zh-hans">' in html and "城市模拟" in html and "网格仓" in html and "¥" in html
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in point.name) for point in PickupPoint.objects.all())
     # Self-contained: no script, nothing fetched from elsewhere (links point to the running site).
     assert "<script" not in html and "http" not in html.replace("http://127.0.0.1:8000", "").replace("http://www.w3.org/2000/svg", "")
 
@@ -66,3 +69,24 @@ def test_a_rerun_replaces_the_previous_city(tmp_path, settings):
     assert PickupPoint.objects.filter(code__startswith="DEMO-").count() == 12
     # Only the new city's waves are left: seven days of history and the one simulated day.
     assert SalesWave.objects.filter(deals__product__sku__startswith="DEMO-").distinct().count() == 8
+
+
+def test_the_chinese_city_names_thousands_of_points_uniquely_and_english_is_kept_on_request():
+    import random
+
+    import numpy as np
+
+    from catalog.models import Product
+    from grouporders.demo import CityShape, _point_name_zh, flush_demo_data, seed_city
+
+    taken: set[str] = set()
+    names = [_point_name_zh(random.Random(7), taken) for _ in range(1)] + [
+        _point_name_zh(rng, taken) for rng in [random.Random(8)] for _ in range(2999)
+    ]
+    assert len(set(names)) == 3000 and all(("幢" in n) or ("店" in n) or ("驿站" in n) for n in names)
+
+    seed_city(random.Random(1), np.random.default_rng(1), CityShape(pickup_points=6, depots=2, products=30, lines_per_day=100), "en")
+    products = list(Product.objects.filter(sku__startswith="DEMO-"))
+    assert products and all(p.name.isascii() for p in products)
+    assert all(p.name.isascii() for p in PickupPoint.objects.filter(code__startswith="DEMO-"))
+    flush_demo_data()

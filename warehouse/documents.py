@@ -16,7 +16,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, PageBreak, Paragraph, Spacer, Table, TableStyle
 
 from catalog.models import StorageTemperature
-from core.documents import FONT, STYLES, cell, csv_text, grid, pdf
+from core.documents import FONT, FONT_BOLD, STYLES, cell, csv_text, grid, pdf
 from core.formatting import day
 
 from .models import SortList
@@ -64,7 +64,7 @@ def sort_list_csv(sort_list: SortList, stops: list[SortStop]) -> str:
 
 def _zone_heading(zone: str) -> Table:
     band = Table([[zone_name(zone)]], colWidths=[180 * mm], style=TableStyle([
-        ("FONTNAME", (0, 0), (-1, -1), FONT), ("FONTSIZE", (0, 0), (-1, -1), 14),
+        ("FONTNAME", (0, 0), (-1, -1), FONT_BOLD), ("FONTSIZE", (0, 0), (-1, -1), 14),
         ("TEXTCOLOR", (0, 0), (-1, -1), colors.white), ("BACKGROUND", (0, 0), (-1, -1), ZONE_COLOURS[zone]),
         ("TOPPADDING", (0, 0), (-1, -1), 4), ("BOTTOMPADDING", (0, 0), (-1, -1), 6),
     ]))
@@ -104,8 +104,8 @@ def _qr(text: str, size: float = 30 * mm) -> Drawing:
     return drawing
 
 
-_LABEL_POINT = ParagraphStyle("label-point", fontName=FONT, fontSize=20, leading=25, wordWrap="CJK")
-_LABEL_STOP = ParagraphStyle("label-stop", fontName=FONT, fontSize=26, leading=30, alignment=1)
+_LABEL_POINT = ParagraphStyle("label-point", fontName=FONT_BOLD, fontSize=20, leading=25, wordWrap="CJK")
+_LABEL_STOP = ParagraphStyle("label-stop", fontName=FONT_BOLD, fontSize=26, leading=30, alignment=1)
 _LABEL_TEXT = ParagraphStyle("label-text", fontName=FONT, fontSize=11, leading=15, wordWrap="CJK")
 
 
@@ -141,6 +141,7 @@ def tote_label(sort_list: SortList, stop: SortStop, crate: int) -> Table:
             ("SPAN", (2, 0), (2, 1)),
             ("SPAN", (0, 2), (-1, 2)),
             ("FONTSIZE", (0, 2), (-1, 2), 14),
+            ("FONTNAME", (0, 2), (-1, 2), FONT_BOLD),
             ("TEXTCOLOR", (0, 2), (-1, 2), colors.white),
             ("BACKGROUND", (0, 2), (-1, 2), ZONE_COLOURS[zones[0]]),
             ("ALIGN", (0, 2), (-1, 2), "CENTER"),

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from django.db import connection
 from django.test import override_settings
-from django.utils import timezone
+from django.utils import timezone, translation
 from tqdm import tqdm
 
 from grouporders.demo import first_free_day
@@ -44,6 +44,7 @@ class SimulationOptions:
     lines_per_day: int | None = None  # instead of the city size's
     quiet: bool = False
     base_url: str = "http://127.0.0.1:8000"
+    locale: str = "zh"  # the city's names and the report's language: "zh" (Chinese) or "en"
 
 
 class Stopwatch:
@@ -110,7 +111,7 @@ def run_simulation(options: SimulationOptions) -> dict:
     # the waves take orders; later moments are simulated through the services' `now` arguments.
     start = timezone.localdate() + timedelta(days=2) - timedelta(days=options.history_days)
     first_day = first_free_day(start, options.history_days + options.days) + timedelta(days=options.history_days)
-    sim = watch.run("build_city", build_city, options.seed, shape, first_day, options.history_days)
+    sim = watch.run("build_city", build_city, options.seed, shape, first_day, options.history_days, options.locale)
     rng, np_rng = random.Random(options.seed + 1), np.random.default_rng(options.seed + 1)
     days = [first_day + timedelta(days=n) for n in range(options.days)]
     records = {}
@@ -130,7 +131,8 @@ def run_simulation(options: SimulationOptions) -> dict:
     summary["total_seconds"] = round(time.perf_counter() - started, 1)
     out = Path(options.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    (out / "report.html").write_text(report.render(summary, base_url=options.base_url))
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    with translation.override("zh-hans" if options.locale == "zh" else "en"):
+        (out / "report.html").write_text(report.render(summary, base_url=options.base_url), encoding="utf-8")
     return summary
 

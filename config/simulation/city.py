@@ -22,6 +22,7 @@ from grouporders.demo import (
     USER_PREFIX,
     WEEKDAY_FACTOR,
     City,
+    category_name,
     CityShape,
     flush_demo_data,
     seed_city,
@@ -57,15 +58,15 @@ VAN_FILL = 0.8  # plan for vans 80 % full: the solver needs slack to fit whole p
 BUSIEST_DAY = max(WEEKDAY_FACTOR) * (1 + PROMOTION_SHARE * (PROMOTION_UPLIFT - 1))  # Saturday, with the promotions
 ZONES = 3  # ambient, chilled, frozen goods travel in separate crates: each zone's last crate is part full
 
-# (code, name, categories it supplies first)
+# (code, name, Chinese name, categories it supplies first)
 SUPPLIERS = [
-    ("DEMO-SUP-FRUIT", "Xiaoshan fruit cooperative", {"fruit"}),
-    ("DEMO-SUP-VEG", "Yuhang vegetable base", {"vegetables"}),
-    ("DEMO-SUP-MEAT", "Jinhua meat plant", {"meat", "seafood", "frozen"}),
-    ("DEMO-SUP-DAIRY", "Zhejiang dairy", {"dairy"}),
-    ("DEMO-SUP-DRY", "Hangzhou dry goods wholesale", {"staples", "snacks", "household"}),
+    ("DEMO-SUP-FRUIT", "Xiaoshan fruit cooperative", "萧山水果专业合作社", {"fruit"}),
+    ("DEMO-SUP-VEG", "Yuhang vegetable base", "余杭蔬菜基地", {"vegetables"}),
+    ("DEMO-SUP-MEAT", "Jinhua meat plant", "金华肉联厂", {"meat", "seafood", "frozen"}),
+    ("DEMO-SUP-DAIRY", "Zhejiang dairy", "浙江乳业", {"dairy"}),
+    ("DEMO-SUP-DRY", "Hangzhou dry goods wholesale", "杭州干货批发市场", {"staples", "snacks", "household"}),
 ]
-FALLBACK_SUPPLIER = ("DEMO-SUP-MARKET", "Hangzhou wholesale market")
+FALLBACK_SUPPLIER = ("DEMO-SUP-MARKET", "Hangzhou wholesale market", "勾庄农产品批发市场")
 
 
 @dataclass
@@ -113,14 +114,16 @@ def _staff(username: str, role: Role):
     return user
 
 
-def add_suppliers(rng: random.Random, city: City) -> int:
+def add_suppliers(rng: random.Random, city: City, locale: str = "zh") -> int:
     """A preferred supplier per category and the wholesale market as everyone's fallback (dearer, smaller)."""
-    preferred = {code: procurement_services.create_supplier(code=code, name=name) for code, name, _ in SUPPLIERS}
-    market = procurement_services.create_supplier(code=FALLBACK_SUPPLIER[0], name=FALLBACK_SUPPLIER[1])
+    pick = 2 if locale == "zh" else 1
+    preferred = {row[0]: procurement_services.create_supplier(code=row[0], name=row[pick]) for row in SUPPLIERS}
+    market = procurement_services.create_supplier(code=FALLBACK_SUPPLIER[0], name=FALLBACK_SUPPLIER[pick])
+    supplies = {code: {category_name(c, locale) for c in categories} for code, _, _, categories in SUPPLIERS}
     daily_units = city.point_lines.sum() * city.popularity * 1.7 * 3  # three times a busy day's units
     terms = 0
     for product, price, units in zip(city.products, city.list_prices, daily_units):
-        supplier = next(preferred[code] for code, _, categories in SUPPLIERS if product.category in categories)
+        supplier = next(preferred[code] for code, categories in supplies.items() if product.category in categories)
         pack = rng.choice([1, 6, 10, 12])
         cost = Decimal(str(round(price * rng.uniform(0.55, 0.7), 2)))
         for priority, (who, unit_cost, capacity) in enumerate(
@@ -167,11 +170,11 @@ def add_fleet(rng: random.Random, city: City) -> int:
     return vans
 
 
-def build_city(seed: int, shape: CityShape, first_day: date, history_days: int) -> SimCity:
+def build_city(seed: int, shape: CityShape, first_day: date, history_days: int, locale: str = "zh") -> SimCity:
     rng, np_rng = random.Random(seed), np.random.default_rng(seed)
-    city = seed_city(rng, np_rng, shape)
+    city = seed_city(rng, np_rng, shape, locale)
     with transaction.atomic():
-        add_suppliers(rng, city)
+        add_suppliers(rng, city, locale)
         add_fleet(rng, city)
         buyer = _staff("buyer", Role.PROCUREMENT)
         clerk = _staff("warehouse", Role.WAREHOUSE)

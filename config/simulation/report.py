@@ -6,11 +6,14 @@ from math import cos, radians
 
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 
 from catalog.models import Depot
 from grouporders.demo import CODE_PREFIX
 from routing.models import Route, RouteStop
 from warehouse.models import SortList
+
+from ..models import STEP_LABELS
 
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"]
 WIDTH, HEIGHT, PAD = 460, 220, 58
@@ -19,7 +22,7 @@ WIDTH, HEIGHT, PAD = 460, 220, 58
 def _svg(body: str, width: int = WIDTH, height: int = HEIGHT) -> str:
     return mark_safe(
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
-        f'font-family="sans-serif" font-size="11">{body}</svg>'
+        f'font-family="system-ui, PingFang SC, Microsoft YaHei, Noto Sans CJK SC, sans-serif" font-size="11">{body}</svg>'
     )
 
 
@@ -150,15 +153,17 @@ def render(summary: dict, *, base_url: str) -> str:
     days = summary["days"]
     labels = [d["delivery_date"][5:] for d in days]
     charts = {
-        "GMV (¥)": bar_chart(labels, [float(d["gmv"]) for d in days]),
-        "Order lines": bar_chart(labels, [d["lines"] for d in days], colour=COLOURS[2]),
-        "Rates": rate_chart(labels, {
-            "fill": [d["fill_rate"] for d in days], "on-time stops": [d["on_time_stop_rate"] for d in days],
-            "pickup": [d["pickup_rate"] for d in days], "forecast WAPE": [d["forecast_wape"] for d in days],
+        _("GMV (¥)"): bar_chart(labels, [float(d["gmv"]) for d in days]),
+        _("Order lines"): bar_chart(labels, [d["lines"] for d in days], colour=COLOURS[2]),
+        _("Rates"): rate_chart(labels, {
+            _("fill"): [d["fill_rate"] for d in days], _("on-time stops"): [d["on_time_stop_rate"] for d in days],
+            _("pickup"): [d["pickup_rate"] for d in days], _("forecast WAPE"): [d["forecast_wape"] for d in days],
         }),
-        "Km per order": bar_chart(labels, [d["km_per_order"] or 0 for d in days], colour=COLOURS[3]),
-        "Simulator phases (s)": stacked_chart(labels, [d["timings"]["phases"] for d in days]),
-        "Pipeline steps (s)": stacked_chart(labels, [{k: v or 0 for k, v in d["timings"]["pipeline_steps"].items()} for d in days]),
+        _("Km per order"): bar_chart(labels, [d["km_per_order"] or 0 for d in days], colour=COLOURS[3]),
+        _("Simulator phases (s)"): stacked_chart(labels, [d["timings"]["phases"] for d in days]),
+        _("Pipeline steps (s)"): stacked_chart(labels, [
+            {str(STEP_LABELS.get(k, k)): v or 0 for k, v in d["timings"]["pipeline_steps"].items()} for d in days
+        ]),
     }
     return render_to_string("pipeline/report.html", {
         "s": summary, "days": days, "charts": charts, "depots": _depots(summary, base_url), "base_url": base_url,

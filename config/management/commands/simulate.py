@@ -22,11 +22,13 @@ class Command(BaseCommand):
         parser.add_argument("--history-days", type=int, default=28, help="days of demand history seeded for the forecast")
         parser.add_argument("--lines-per-day", type=int, help="order lines a day instead of the city size's")
         parser.add_argument("--base-url", default="http://127.0.0.1:8000", help="where the report's links point")
+        parser.add_argument("--locale", choices=["zh", "en"], default="zh",
+                            help="the city's names and the report's language: Chinese (default) or English")
 
-    def handle(self, *args, city, days, seed, out, history_days, lines_per_day, base_url, **options):
+    def handle(self, *args, city, days, seed, out, history_days, lines_per_day, base_url, locale, **options):
         summary = run_simulation(SimulationOptions(
             city=city, days=days, seed=seed, out=Path(out), history_days=history_days, lines_per_day=lines_per_day, quiet=options["verbosity"] < 1,
-            base_url=base_url,
+            base_url=base_url, locale=locale,
         ))
         self._print(summary, Path(out))
 

@@ -52,7 +52,7 @@ def new_order(request):
     """The order form for one of the leader's points in a wave (the next open one unless ?wave= says)."""
     point_id, wave_id = request.GET.get("point", ""), request.GET.get("wave", "")
     if not point_id.isdecimal() or not (wave_id == "" or wave_id.isdecimal()):
-        raise Http404("choose one of your pickup points")
+        raise Http404(_("choose one of your pickup points"))
     point = selectors.own_pickup_points(request.user).filter(pk=int(point_id)).first()
     if point is None:
         raise Http404(_("pickup point %(id)s is not one of yours") % {"id": point_id})

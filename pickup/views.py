@@ -173,7 +173,7 @@ def confirm_receipt(request):
     # Every product of the manifest: a count for one confirmed meanwhile (another device) gets the service's 409.
     form = ReceiptCountForm(request.POST, products=selectors.manifest(delivery_date, point.pk), initial_counts={})
     if form.is_valid() and not form.counts():
-        form.add_error(None, "enter what arrived of at least one product")
+        form.add_error(None, _("enter what arrived of at least one product"))
     if not form.is_valid():
         return _render_day(request, points, point, delivery_date, receipt_form=form, status=422)
     counts = form.counts()
@@ -183,11 +183,11 @@ def confirm_receipt(request):
         _add_service_error(form, exc, [f"received_{count.product_id}" for count in counts])
         return _render_day(request, points, point, delivery_date, receipt_form=form, status=exc.status_code)
     short = sum(1 for receipt in receipts if receipt.difference < 0)
-    messages.success(
-        request,
-        _("Receipt of %(count)s product(s) confirmed.") % {"count": len(receipts)}
-        + (_(" %(short)s came short: claims were opened for the residents' missing units.") % {"short": short} if short else ""),
-    )
+    if short:
+        done = _("Receipt of %(count)s product(s) confirmed. %(short)s came short: claims were opened for the residents' missing units.")
+    else:
+        done = _("Receipt of %(count)s product(s) confirmed.")
+    messages.success(request, done % {"count": len(receipts), "short": short})
     return redirect(_day_url(point, delivery_date))
 
 
@@ -235,7 +235,7 @@ def check_code(request):
     if action not in ("all", "entered"):
         return page(HandOverForm(initial={"code": code}, lines=verified.lines), verified)
     if action == "entered" and form.is_valid() and not form.quantities():
-        form.add_error(None, "enter a quantity to hand over on at least one line")
+        form.add_error(None, _("enter a quantity to hand over on at least one line"))
     if action == "entered" and not form.is_valid():
         return page(form, verified, status=422)
     quantities = form.quantities() if action == "entered" else None

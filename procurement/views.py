@@ -115,7 +115,7 @@ class ReceiptEntry:
         valid = all([self.form.is_valid()] + [form.is_valid() for _, form in self.line_forms])
         counted = [(line, form) for line, form in self.line_forms if valid and form.is_counted()]
         if valid and not counted:
-            self.problems.append("lines: enter an accepted or a rejected quantity on at least one line")
+            self.problems.append(_("lines: enter an accepted or a rejected quantity on at least one line"))
         return counted
 
     def add_service_error(self, error: ServiceError, counted: list[tuple[PurchaseOrderLine, ReceiptLineForm]]) -> None:

@@ -172,8 +172,10 @@ def test_the_dashboard_shows_the_days_kpis_and_runs(ordered_day, client):
     text = page.content.decode()
     assert "Succeeded" in text and "Plan routes" in text
     kpis = dict(page.context["kpis"])
-    assert kpis["Leader orders"] == 3 and kpis["Units ordered"] == 17 and kpis["Routes"] == 1
-    assert kpis["Fill rate"] == round(13 / 17, 4)
+    assert kpis["Leader orders"] == "3" and kpis["Units ordered"] == "17" and kpis["Routes"] == "1"
+    assert kpis["Fill rate"] == "76.5%"  # 13 of 17 units allocated
+    assert kpis["GMV"].startswith("¥") and kpis["GMV"][-3] == "."
+    assert "demand lines" in text and "demand_lines" not in text  # the steps' counts, named
     make_user("leader-x", "leader")
     client.login(username="leader-x", password="pw-leader-x")
     assert client.get("/dashboard/").status_code == 403

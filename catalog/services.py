@@ -9,6 +9,7 @@ from pathlib import Path
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from core.errors import InvalidInput
 
@@ -328,14 +329,20 @@ def read_network_file(path: str | Path) -> list[NetworkRow]:
     path = Path(path)
     reader = _READERS.get(path.suffix.lower())
     if reader is None:
-        raise InvalidInput(f"{path.name}: expected a .csv, .json or .jsonl file", field="path")
+        raise InvalidInput(
+            _("%(name)s: expected a .csv, .json or .jsonl file") % {"name": path.name}, field="path", code="unsupported_file_type"
+        )
     try:
         # utf-8-sig: spreadsheets often save CSV with a byte-order mark.
         text = path.read_text(encoding="utf-8-sig")
     except OSError as error:
-        raise InvalidInput(f"cannot read {path}: {error.strerror}", field="path") from error
+        raise InvalidInput(
+            _("cannot read %(path)s: %(error)s") % {"path": path, "error": error.strerror}, field="path", code="unreadable_file"
+        ) from error
     except UnicodeDecodeError as error:
-        raise InvalidInput(f"{path.name} is not UTF-8 text", field="path") from error
+        raise InvalidInput(
+            _("%(name)s is not UTF-8 text") % {"name": path.name}, field="path", code="not_utf8"
+        ) from error
     return reader(text)
 
 

@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .errors import InvalidInput
 from .models import ApiToken, IdempotentRequest, Role
@@ -60,7 +61,9 @@ def run_idempotent(*, user, key: str | None, fingerprint: str, action) -> tuple[
     if not key:
         return action()
     if len(key) > 200:
-        raise InvalidInput("Idempotency-Key is longer than 200 characters", field="Idempotency-Key")
+        raise InvalidInput(
+            _("Idempotency-Key is longer than 200 characters"), field="Idempotency-Key", code="idempotency_key_too_long"
+        )
     stored = _remembered(user, key, fingerprint)
     if stored is not None:
         return stored
@@ -95,7 +98,8 @@ def _remembered(user, key: str, fingerprint: str) -> tuple[int, object] | None:
     stored_fingerprint, status_code, body = converted(_REMEMBERED_FIELDS, rows[0])
     if stored_fingerprint != fingerprint:
         raise InvalidInput(
-            "this Idempotency-Key was already used for a different request", field="Idempotency-Key"
+            _("this Idempotency-Key was already used for a different request"), field="Idempotency-Key",
+            code="idempotency_key_reused",
         )
     return status_code, body
 

@@ -147,7 +147,7 @@ def resident_by_phone(phone: str) -> Resident:
 def resident(resident_id: int) -> Resident:
     found = Resident.objects.filter(pk=resident_id).first()
     if found is None:
-        raise NotFound(_("resident %(resident_id)s does not exist") % {"resident_id": resident_id}, field="resident_id")
+        raise NotFound(_("resident %(resident_id)s does not exist") % {"resident_id": resident_id}, field="resident_id", code="resident_not_found")
     return found
 
 

@@ -65,11 +65,11 @@ def default_cutoff(delivery_date: date) -> datetime:
 def create_wave(*, delivery_date: date, cutoff_at: datetime | None = None) -> SalesWave:
     cutoff_at = cutoff_at or default_cutoff(delivery_date)
     if timezone.is_naive(cutoff_at):
-        raise InvalidInput(_("cutoff_at needs a time zone"), field="cutoff_at")
+        raise InvalidInput(_("cutoff_at needs a time zone"), field="cutoff_at", code="naive_datetime")
     if cutoff_at.date() > delivery_date:
-        raise InvalidInput(_("the cutoff must be before the delivery day"), field="cutoff_at")
+        raise InvalidInput(_("the cutoff must be before the delivery day"), field="cutoff_at", code="cutoff_after_delivery")
     if SalesWave.objects.filter(delivery_date=delivery_date).exists():
-        raise Conflict(_("a wave for %(delivery_date)s already exists") % {"delivery_date": delivery_date}, field="delivery_date")
+        raise Conflict(_("a wave for %(delivery_date)s already exists") % {"delivery_date": delivery_date}, field="delivery_date", code="wave_exists")
     return SalesWave.objects.create(delivery_date=delivery_date, cutoff_at=cutoff_at)
 
 
@@ -89,16 +89,16 @@ def create_deal(
         raise Conflict(_("the wave for %(delivery_date)s is closed") % {"delivery_date": wave.delivery_date}, field="wave_id", code="wave_closed")
     product = Product.objects.filter(pk=product_id).first()
     if product is None:
-        raise InvalidInput(_("product %(product_id)s does not exist") % {"product_id": product_id}, field="product_id")
+        raise InvalidInput(_("product %(product_id)s does not exist") % {"product_id": product_id}, field="product_id", code="product_not_found")
     if not product.is_active:
-        raise InvalidInput(_("product %(sku)s is not active") % {"sku": product.sku}, field="product_id")
+        raise InvalidInput(_("product %(sku)s is not active") % {"sku": product.sku}, field="product_id", code="product_inactive")
     if price <= 0:
-        raise InvalidInput(_("price must be positive"), field="price")
+        raise InvalidInput(_("price must be positive"), field="price", code="price_not_positive")
     for field, value in (("quantity_limit", quantity_limit), ("per_resident_limit", per_resident_limit)):
         if value is not None and value <= 0:
-            raise InvalidInput(_("%(field)s must be positive") % {"field": field}, field=field)
+            raise InvalidInput(_("%(field)s must be positive") % {"field": field}, field=field, code="limit_not_positive")
     if Deal.objects.filter(wave=wave, product=product).exists():
-        raise Conflict(_("product %(sku)s already has a deal in this wave") % {"sku": product.sku}, field="product_id")
+        raise Conflict(_("product %(sku)s already has a deal in this wave") % {"sku": product.sku}, field="product_id", code="deal_exists")
     return Deal.objects.create(
         wave=wave,
         product=product,
@@ -182,7 +182,7 @@ def _lock_wave_for_leader_order(user, wave_id: int, pickup_point_id: int) -> tup
 
 def _check_line_inputs(lines: list[LineInput]) -> None:
     if not lines:
-        raise InvalidInput(_("an order needs at least one line; cancel it instead"), field="lines")
+        raise InvalidInput(_("an order needs at least one line; cancel it instead"), field="lines", code="no_lines")
     seen = set()
     for index, line in enumerate(lines):
         who = line.resident.resident_id if line.resident.names_known_resident() else normalize_phone(line.resident.phone)
@@ -252,7 +252,7 @@ def _upsert_residents(lines: list[LineInput], known: dict[int, Resident]) -> lis
         if phone is None:
             raise InvalidInput(_("not a valid phone number"), field=f"lines.{index}.resident.phone", code="invalid_phone")
         if not line.resident.name.strip():
-            raise InvalidInput(_("the resident needs a name"), field=f"lines.{index}.resident.name")
+            raise InvalidInput(_("the resident needs a name"), field=f"lines.{index}.resident.name", code="name_required")
         digest = hash_phone(phone)
         line_hashes.append(digest)
         by_hash.setdefault(digest, ResidentInput(line.resident.name.strip(), phone, line.resident.consent))
@@ -303,7 +303,7 @@ def _validate_lines(wave: SalesWave, lines: list[LineInput]) -> dict[int, Deal]:
         if deal is None:
             raise InvalidInput(_("deal %(deal_id)s does not exist") % {"deal_id": line.deal_id}, field=f"lines.{index}.deal_id", code="deal_not_found")
         if deal.wave_id != wave.id:
-            raise InvalidInput(_("deal %(id)s belongs to another wave") % {"id": deal.id}, field=f"lines.{index}.deal_id")
+            raise InvalidInput(_("deal %(id)s belongs to another wave") % {"id": deal.id}, field=f"lines.{index}.deal_id", code="deal_of_another_wave")
         if not deal.product.is_active:
             raise InvalidInput(_("product %(sku)s is no longer sold") % {"sku": deal.product.sku}, field=f"lines.{index}.deal_id", code="deal_not_sold")
         if line.quantity <= 0:
@@ -527,7 +527,7 @@ def cancel_order_line(*, user, order_id: int, line_id: int) -> LeaderOrder:
         order = _own_order_for_change(user, order_id)
         line = order.lines.filter(pk=line_id).first()
         if line is None:
-            raise NotFound(_("line %(line_id)s is not in order %(order_id)s") % {"line_id": line_id, "order_id": order_id}, field="line_id")
+            raise NotFound(_("line %(line_id)s is not in order %(order_id)s") % {"line_id": line_id, "order_id": order_id}, field="line_id", code="line_not_found")
         _cancel_lines(order, order.lines.filter(pk=line_id))
     return order
 
@@ -598,7 +598,7 @@ def appoint_leader(*, user, pickup_point_ids: list[int], tier: str = "ordinary",
     points = list(PickupPoint.objects.filter(pk__in=pickup_point_ids))
     missing = set(pickup_point_ids) - {p.pk for p in points}
     if missing:
-        raise InvalidInput(_("unknown pickup points %(ids)s") % {"ids": sorted(missing)}, field="pickup_point_ids")
+        raise InvalidInput(_("unknown pickup points %(ids)s") % {"ids": sorted(missing)}, field="pickup_point_ids", code="pickup_point_not_found")
     number = normalize_phone(phone) if phone.strip() else ""
     if number is None:
         raise InvalidInput(_("not a valid phone number"), field="phone", code="invalid_phone")
@@ -617,11 +617,11 @@ def appoint_leader(*, user, pickup_point_ids: list[int], tier: str = "ordinary",
 def record_consent(*, resident_id: int, consent: bool, wording_version: str, now: datetime | None = None) -> Resident:
     """Record that the resident gave (or withdrew) consent to the given wording, and when."""
     if not wording_version.strip():
-        raise InvalidInput(_("say which consent wording the resident was shown"), field="wording_version")
+        raise InvalidInput(_("say which consent wording the resident was shown"), field="wording_version", code="wording_required")
     with transaction.atomic():
         resident = Resident.objects.select_for_update().filter(pk=resident_id, erased_at__isnull=True).first()
         if resident is None:
-            raise NotFound(_("resident %(resident_id)s does not exist") % {"resident_id": resident_id}, field="resident_id")
+            raise NotFound(_("resident %(resident_id)s does not exist") % {"resident_id": resident_id}, field="resident_id", code="resident_not_found")
         resident.consent = consent
         resident.consent_at = now or timezone.now()
         resident.consent_version = wording_version.strip()
@@ -638,7 +638,7 @@ def erase_resident(*, resident_id: int, now: datetime | None = None) -> Resident
     with transaction.atomic():
         resident = Resident.objects.select_for_update().filter(pk=resident_id).first()
         if resident is None:
-            raise NotFound(_("resident %(resident_id)s does not exist") % {"resident_id": resident_id}, field="resident_id")
+            raise NotFound(_("resident %(resident_id)s does not exist") % {"resident_id": resident_id}, field="resident_id", code="resident_not_found")
         if resident.erased_at is None:
             resident.name = "(erased)"
             resident.phone_masked = ""

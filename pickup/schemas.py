@@ -78,6 +78,7 @@ class IssuedCodeOut(Schema):
     delivery_date: date
     code: str
     qr_png_base64: str
+    message: str = Field(description="The text the resident receives (in Chinese, the city's language)")
 
 
 class CollectLineIn(Schema):

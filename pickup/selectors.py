@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from catalog.models import PickupPoint, Product
 from core.errors import NotFound
@@ -26,7 +27,10 @@ def visible_point(user, pickup_point_id: int) -> PickupPoint:
     """A pickup point the caller may work on; a leader's others' points do not exist for them."""
     point = order_selectors.pickup_points_visible_to(user).filter(pk=pickup_point_id).first()
     if point is None:
-        raise NotFound(f"pickup point {pickup_point_id} does not exist", field="pickup_point_id")
+        raise NotFound(
+            _("pickup point %(pickup_point_id)s does not exist") % {"pickup_point_id": pickup_point_id},
+            field="pickup_point_id", code="pickup_point_not_found",
+        )
     return point
 
 
@@ -38,7 +42,10 @@ def pickup_lines_visible_to(user) -> QuerySet[PickupLine]:
 def visible_pickup_line(user, order_line_id: int) -> PickupLine:
     line = pickup_lines_visible_to(user).filter(order_line_id=order_line_id).first()
     if line is None:
-        raise NotFound(f"order line {order_line_id} has nothing at a pickup point of yours", field="order_line_id")
+        raise NotFound(
+            _("order line %(order_line_id)s has nothing at a pickup point of yours") % {"order_line_id": order_line_id},
+            field="order_line_id", code="order_line_not_found",
+        )
     return line
 
 
@@ -156,7 +163,7 @@ def visible_leader(user, leader_id: int | None) -> GroupLeader:
         if leader is not None and leader_id is not None and leader.pk != leader_id:
             leader = None
     if leader is None:
-        raise NotFound("no such group leader", field="leader_id")
+        raise NotFound(_("no such group leader"), field="leader_id", code="leader_not_found")
     return leader
 
 

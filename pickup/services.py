@@ -19,10 +19,12 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import DateField, DateTimeField, F, Min, Sum, Value
 from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
 
 from catalog.models import StorageTemperature
+from core.formatting import day as format_day
 from core.bulk import copy_rows, insert_from_select, refresh_statistics
 from core.errors import Conflict, InvalidInput, NotFound, ServiceError
 from grouporders import services as order_services
@@ -52,8 +54,10 @@ from .models import (
 class TooManyAttempts(ServiceError):
     status_code = 429
 
-    def __init__(self, detail: str, field: str | None = None, *, locked_until: datetime):
-        super().__init__(detail, field)
+    default_code = "too_many_attempts"
+
+    def __init__(self, detail: str, field: str | None = None, *, locked_until: datetime, code: str | None = None):
+        super().__init__(detail, field, code)
         self.locked_until = locked_until
 
 
@@ -139,8 +143,9 @@ def record_shortage_refunds(*, delivery_date: date, now: datetime | None = None)
         )
         if changed:
             raise Conflict(
-                f"the allocation for {delivery_date} changed after its shortages were refunded (order lines {changed[:20]})",
-                field="delivery_date",
+                _("the allocation for %(delivery_date)s changed after its shortages were refunded (order lines %(lines)s)") % {
+                    "delivery_date": delivery_date, "lines": changed[:20]},
+                field="delivery_date", code="allocation_changed",
             )
         ensure_pickup_lines(delivery_date)
         # Written in the database, one INSERT … SELECT: no cut line passes through Python.
@@ -181,16 +186,20 @@ def confirm_receipt(
     now = now or timezone.now()
     point = selectors.visible_point(user, pickup_point_id)
     if not counts:
-        raise InvalidInput("count at least one product", field="lines")
+        raise InvalidInput(_("count at least one product"), field="lines", code="no_lines")
     expected = selectors.expected_by_product(delivery_date, point.pk)
     seen = set()
     for index, count in enumerate(counts):
         if count.product_id not in expected:
-            raise InvalidInput(f"product {count.product_id} is not on the manifest for {delivery_date}", field=f"lines.{index}.product_id")
+            raise InvalidInput(
+                _("product %(product_id)s is not on the manifest for %(delivery_date)s") % {
+                    "product_id": count.product_id, "delivery_date": delivery_date},
+                field=f"lines.{index}.product_id", code="product_not_on_manifest",
+            )
         if count.product_id in seen:
-            raise InvalidInput("the same product appears twice", field=f"lines.{index}.product_id")
+            raise InvalidInput(_("the same product appears twice"), field=f"lines.{index}.product_id", code="duplicate_product")
         if count.quantity < 0:
-            raise InvalidInput("a received quantity cannot be negative", field=f"lines.{index}.quantity")
+            raise InvalidInput(_("a received quantity cannot be negative"), field=f"lines.{index}.quantity", code="negative_quantity")
         seen.add(count.product_id)
     with transaction.atomic():
         ensure_pickup_lines(delivery_date, point.pk)
@@ -200,7 +209,11 @@ def confirm_receipt(
             .values_list("product_id", flat=True)
         )
         if confirmed:
-            raise Conflict(f"products {sorted(confirmed)} were already confirmed for {delivery_date}", field="lines")
+            raise Conflict(
+                _("products %(products)s were already confirmed for %(delivery_date)s") % {
+                    "products": sorted(confirmed), "delivery_date": delivery_date},
+                field="lines", code="already_confirmed",
+            )
         receipts = Receipt.objects.bulk_create(
             Receipt(
                 delivery_date=delivery_date, pickup_point=point, product_id=c.product_id, expected_quantity=expected[c.product_id],
@@ -258,6 +271,15 @@ class IssuedCode:
     def qr_png_base64(self) -> str:
         return base64.b64encode(self.qr_png).decode()
 
+    @property
+    def message(self) -> str:
+        """The text the resident receives through PICKUP_CODE_SENDER (SMS or mini-program push): in the
+        city's language (LANGUAGE_CODE, zh-hans), whoever's request issued the code."""
+        with translation.override(settings.LANGUAGE_CODE):
+            return _(
+                "Your pickup code for %(day)s is %(code)s. Show it to your group leader when you collect your goods."
+            ) % {"day": format_day(self.delivery_date), "code": self.code}
+
 
 def code_hasher(delivery_date: date) -> Callable[[str], str]:
     """The day's keyed hash of a code: keyed with the day too, so one code on two days hashes
@@ -303,7 +325,10 @@ def _fresh_codes(delivery_date: date, count: int, taken: set[str]) -> list[tuple
 def _lock_day(delivery_date: date) -> None:
     """Issuance for a day runs one at a time (the wave row is the lock), so codes never collide."""
     if not SalesWave.objects.select_for_update().filter(delivery_date=delivery_date, status=WaveStatus.CLOSED).exists():
-        raise Conflict(f"the wave for {delivery_date} is not closed yet", field="delivery_date")
+        raise Conflict(
+            _("the wave for %(delivery_date)s is not closed yet") % {"delivery_date": delivery_date}, field="delivery_date",
+            code="wave_not_closed",
+        )
 
 
 def _deliver(issued: list[IssuedCode]) -> None:
@@ -322,9 +347,9 @@ def _issued(residents: list[tuple[int, str, str]], delivery_date: date, now: dat
     # Random codes must stay hard to guess and quick to draw: keep the day's codes under half the space.
     if 2 * (len(taken) + len(residents)) > 10 ** settings.PICKUP_CODE_DIGITS:
         raise Conflict(
-            f"{len(taken) + len(residents)} residents on {delivery_date} are too many for {settings.PICKUP_CODE_DIGITS}-digit "
-            "pickup codes; raise PICKUP_CODE_DIGITS",
-            field="delivery_date",
+            _("%(count)s residents on %(delivery_date)s are too many for %(digits)s-digit pickup codes; raise PICKUP_CODE_DIGITS") % {
+                "count": len(taken) + len(residents), "delivery_date": delivery_date, "digits": settings.PICKUP_CODE_DIGITS},
+            field="delivery_date", code="too_many_codes",
         )
     issued, rows = [], []
     for (resident_id, name, phone_masked), (code, digest) in zip(residents, _fresh_codes(delivery_date, len(residents), taken)):
@@ -371,7 +396,11 @@ def reissue_pickup_code(*, delivery_date: date, resident_id: int, now: datetime 
             .first()
         )
         if resident is None:
-            raise NotFound(f"resident {resident_id} has nothing to collect on {delivery_date}", field="resident_id")
+            raise NotFound(
+                _("resident %(resident_id)s has nothing to collect on %(delivery_date)s") % {
+                    "resident_id": resident_id, "delivery_date": delivery_date},
+                field="resident_id", code="nothing_to_collect",
+            )
         PickupCode.objects.filter(delivery_date=delivery_date, resident_id=resident_id).delete()
         [issued], rows = _issued([resident], delivery_date, now)
         copy_rows(PickupCode, _CODE_FIELDS, rows)
@@ -391,7 +420,7 @@ def _check_not_locked(pickup_point_id: int) -> None:
         if shown < locked_until:
             shown += timedelta(minutes=1)
         raise TooManyAttempts(
-            f"too many wrong pickup codes at this point; verification is locked until {shown:%H:%M}",
+            _("too many wrong pickup codes at this point; verification is locked until %(time)s") % {"time": f"{shown:%H:%M}"},
             field="code",
             locked_until=locked_until,
         )
@@ -433,7 +462,7 @@ def _residents_lines(user, delivery_date: date, pickup_point_id: int, code: str)
         known = residents_lines.exists()
     if not known:
         _count_wrong_code(point.pk)
-        raise InvalidInput("this pickup code is not valid at this point today", field="code")
+        raise InvalidInput(_("this pickup code is not valid at this point today"), field="code", code="invalid_pickup_code")
     return residents_lines
 
 
@@ -464,15 +493,21 @@ def collect_with_code(
         if quantities is None:
             quantities = {line.order_line_id: line.collectable_quantity for line in lines if line.collectable_quantity > 0}
             if not quantities:
-                raise Conflict("everything of this resident was already collected or returned", field="code")
+                raise Conflict(
+                    _("everything of this resident was already collected or returned"), field="code", code="already_collected"
+                )
         for index, (order_line_id, quantity) in enumerate(quantities.items()):
             line = by_order_line.get(order_line_id)
             if line is None:
-                raise InvalidInput(f"order line {order_line_id} is not this resident's here today", field=f"lines.{index}.order_line_id")
+                raise InvalidInput(
+                    _("order line %(order_line_id)s is not this resident's here today") % {"order_line_id": order_line_id},
+                    field=f"lines.{index}.order_line_id", code="not_this_residents_line",
+                )
             if not 0 < quantity <= line.collectable_quantity:
                 raise InvalidInput(
-                    f"between 1 and {line.collectable_quantity} of order line {order_line_id} can be collected",
-                    field=f"lines.{index}.quantity",
+                    _("between 1 and %(left)s of order line %(order_line_id)s can be collected") % {
+                        "left": line.collectable_quantity, "order_line_id": order_line_id},
+                    field=f"lines.{index}.quantity", code="quantity_out_of_range",
                 )
         handed_over = [by_order_line[order_line_id] for order_line_id in quantities]
         for line in handed_over:
@@ -628,22 +663,29 @@ def file_claim(
     now = now or timezone.now()
     line = selectors.visible_pickup_line(user, order_line_id)
     if kind not in ClaimKind.values:
-        raise InvalidInput(f"kind must be one of {', '.join(ClaimKind.values)}", field="kind")
+        raise InvalidInput(_("kind must be one of %(kinds)s") % {"kinds": ", ".join(ClaimKind.values)}, field="kind", code="invalid_kind")
     if not reason.strip():
-        raise InvalidInput("say what is wrong", field="reason")
+        raise InvalidInput(_("say what is wrong"), field="reason", code="reason_required")
     with transaction.atomic():
         line = PickupLine.objects.select_for_update().get(pk=line.pk)
         if line.collected_at is None:
-            raise Conflict("nothing of this line was collected; goods missing at the point are claimed with the receipt", field="order_line_id")
+            raise Conflict(
+                _("nothing of this line was collected; goods missing at the point are claimed with the receipt"),
+                field="order_line_id", code="not_collected",
+            )
         window_end = line.collected_at + timedelta(hours=settings.PICKUP_CLAIM_WINDOW_HOURS)
         if now > window_end and not selectors.is_operator(user):
             raise Conflict(
-                f"the claim window closed at {timezone.localtime(window_end):%Y-%m-%d %H:%M}; customer service can still help",
-                field="order_line_id",
+                _("the claim window closed at %(time)s; customer service can still help") % {
+                    "time": f"{timezone.localtime(window_end):%Y-%m-%d %H:%M}"},
+                field="order_line_id", code="claim_window_closed",
             )
         claimable = line.collected_quantity - selectors.claimed_quantity(line, statuses=(ClaimStatus.OPEN, ClaimStatus.APPROVED))
         if not 0 < quantity <= claimable:
-            raise InvalidInput(f"between 1 and {claimable} units of this line can still be claimed", field="quantity")
+            raise InvalidInput(
+                _("between 1 and %(claimable)s units of this line can still be claimed") % {"claimable": claimable},
+                field="quantity", code="quantity_out_of_range",
+            )
         return Claim.objects.create(
             pickup_line=line, kind=kind, source=ClaimSource.RESIDENT, quantity=quantity, reason=reason.strip(),
             photo_ref=photo_ref.strip(), filed_by=user, filed_at=now,
@@ -664,9 +706,12 @@ def decide_claim(*, user, claim_id: int, approve: bool, note: str = "", now: dat
             .first()
         )
         if claim is None:
-            raise NotFound(f"claim {claim_id} does not exist", field="claim_id")
+            raise NotFound(_("claim %(claim_id)s does not exist") % {"claim_id": claim_id}, field="claim_id", code="claim_not_found")
         if claim.status != ClaimStatus.OPEN:
-            raise Conflict(f"claim {claim_id} was already {claim.status}", field="claim_id")
+            raise Conflict(
+                _("claim %(claim_id)s was already %(status)s") % {"claim_id": claim_id, "status": str(claim.get_status_display()).lower()},
+                field="claim_id", code="claim_already_decided",
+            )
         line = claim.pickup_line
         claim.status = ClaimStatus.APPROVED if approve else ClaimStatus.REJECTED
         claim.decided_by, claim.decided_at, claim.decision_note = user, now, note.strip()
@@ -787,7 +832,7 @@ def _return_group(delivery_date: date, point_id: int, product_id: int, now: date
 def record_consent(*, user, resident_id: int, consent: bool, wording_version: str) -> Resident:
     """A leader records the consent a resident who ordered through them gave; operators for anyone."""
     if not selectors.is_operator(user) and not OrderLine.objects.filter(resident_id=resident_id, order__leader__user=user).exists():
-        raise NotFound(f"resident {resident_id} does not exist", field="resident_id")
+        raise NotFound(_("resident %(resident_id)s does not exist") % {"resident_id": resident_id}, field="resident_id", code="resident_not_found")
     return order_services.record_consent(resident_id=resident_id, consent=consent, wording_version=wording_version)
 
 

@@ -1,5 +1,6 @@
 from datetime import date
 
+from django.utils.translation import gettext as _
 from ninja import Router, Status
 from ninja.pagination import paginate
 
@@ -78,7 +79,7 @@ def supplier_performance(request, start: date, end: date, supplier_id: int | Non
     """Over the purchase orders (sent or later) for delivery days from `start` to `end`."""
     require_role(request, *BUYERS)
     if end < start:
-        raise InvalidInput("the period ends before it starts", field="end")
+        raise InvalidInput(_("the period ends before it starts"), field="end", code="invalid_period")
     return selectors.supplier_performance(start, end, supplier_id)
 
 

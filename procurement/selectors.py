@@ -6,6 +6,7 @@ from decimal import Decimal
 import numpy as np
 from django.db.models import Count, F, Min, Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from catalog.models import Depot
 from core.bulk import fetch_array
@@ -137,7 +138,10 @@ def suggestions(delivery_date: date | None = None, status: str | None = None) ->
 def suggestion(suggestion_id: int) -> PurchaseSuggestion:
     found = PurchaseSuggestion.objects.select_related("product").filter(pk=suggestion_id).first()
     if found is None:
-        raise NotFound(f"purchase suggestion {suggestion_id} does not exist", field="suggestion_id")
+        raise NotFound(
+            _("purchase suggestion %(suggestion_id)s does not exist") % {"suggestion_id": suggestion_id},
+            field="suggestion_id", code="suggestion_not_found",
+        )
     return found
 
 
@@ -162,7 +166,10 @@ def purchase_order(purchase_order_id: int) -> PurchaseOrder:
         .first()
     )
     if found is None:
-        raise NotFound(f"purchase order {purchase_order_id} does not exist", field="purchase_order_id")
+        raise NotFound(
+            _("purchase order %(purchase_order_id)s does not exist") % {"purchase_order_id": purchase_order_id},
+            field="purchase_order_id", code="purchase_order_not_found",
+        )
     return found
 
 

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from catalog.models import Depot, Product, Warehouse
 from core.errors import Conflict, InvalidInput, NotFound
@@ -47,8 +48,14 @@ TRANSITIONS = {
 class InvalidTransition(Conflict):
     """409: the purchase order is in a state that does not allow this; the detail names the state."""
 
+    default_code = "invalid_transition"
+
     def __init__(self, order: PurchaseOrder, action: str):
-        super().__init__(f"purchase order {order.number} is {order.state}; cannot {action}", field="state")
+        super().__init__(
+            _("purchase order %(number)s is %(state)s; cannot %(action)s") % {
+                "number": order.number, "state": str(State(order.state).label).lower(), "action": action},
+            field="state",
+        )
         self.state = order.state
 
 
@@ -57,7 +64,7 @@ class InvalidTransition(Conflict):
 
 def create_supplier(*, code: str, name: str, lead_time_days: int = 1, **contact) -> Supplier:
     if Supplier.objects.filter(code=code).exists():
-        raise Conflict(f"supplier {code} already exists", field="code")
+        raise Conflict(_("supplier %(code)s already exists") % {"code": code}, field="code", code="supplier_exists")
     return Supplier.objects.create(code=code, name=name, lead_time_days=lead_time_days, **contact)
 
 
@@ -67,18 +74,21 @@ def set_supplier_terms(
 ) -> SupplierProduct:
     """Create or replace what a supplier sells us of a product; priority 0 makes it the preferred one."""
     if unit_cost <= 0:
-        raise InvalidInput("a unit cost must be positive", field="unit_cost")
+        raise InvalidInput(_("a unit cost must be positive"), field="unit_cost", code="cost_not_positive")
     if case_pack < 1:
-        raise InvalidInput("a case holds at least one unit", field="case_pack")
+        raise InvalidInput(_("a case holds at least one unit"), field="case_pack", code="case_pack_too_small")
     if not Supplier.objects.filter(pk=supplier_id).exists():
-        raise InvalidInput(f"supplier {supplier_id} does not exist", field="supplier_id")
+        raise InvalidInput(_("supplier %(supplier_id)s does not exist") % {"supplier_id": supplier_id}, field="supplier_id", code="supplier_not_found")
     if not Product.objects.filter(pk=product_id).exists():
-        raise InvalidInput(f"product {product_id} does not exist", field="product_id")
+        raise InvalidInput(_("product %(product_id)s does not exist") % {"product_id": product_id}, field="product_id", code="product_not_found")
     with transaction.atomic():
         taken = SupplierProduct.objects.filter(product_id=product_id, priority=priority).exclude(supplier_id=supplier_id)
         if taken.exists():
-            raise Conflict(f"another supplier has priority {priority} for this product", field="priority")
-        terms, _ = SupplierProduct.objects.update_or_create(
+            raise Conflict(
+                _("another supplier has priority %(priority)s for this product") % {"priority": priority}, field="priority",
+                code="priority_taken",
+            )
+        terms, _created = SupplierProduct.objects.update_or_create(
             supplier_id=supplier_id, product_id=product_id,
             defaults=dict(unit_cost=unit_cost, case_pack=case_pack, moq=moq, daily_capacity=daily_capacity,
                           shelf_life_days=shelf_life_days, priority=priority),
@@ -107,16 +117,22 @@ def _receiving_site(depot_ids: list[int], warehouse_id: int | None, depot_id: in
     if warehouse_id is not None or depot_id is not None:
         site = StockSite(warehouse_id=warehouse_id, depot_id=depot_id)
         if warehouse_id is not None and not Warehouse.objects.filter(pk=warehouse_id).exists():
-            raise InvalidInput(f"warehouse {warehouse_id} does not exist", field="warehouse_id")
+            raise InvalidInput(
+                _("warehouse %(warehouse_id)s does not exist") % {"warehouse_id": warehouse_id}, field="warehouse_id",
+                code="warehouse_not_found",
+            )
         if depot_id is not None and not Depot.objects.filter(pk=depot_id).exists():
-            raise InvalidInput(f"depot {depot_id} does not exist", field="depot_id")
+            raise InvalidInput(_("depot %(depot_id)s does not exist") % {"depot_id": depot_id}, field="depot_id", code="depot_not_found")
         return site
     central = selectors.central_warehouses(depot_ids)
     if len(central) == 1:
         return StockSite(warehouse_id=central[0])
     if len(depot_ids) == 1 and not central:
         return StockSite(depot_id=depot_ids[0])
-    raise InvalidInput("these depots have no single central warehouse: name where the goods arrive", field="warehouse_id")
+    raise InvalidInput(
+        _("these depots have no single central warehouse: name where the goods arrive"), field="warehouse_id",
+        code="warehouse_required",
+    )
 
 
 def _terms_by_product(terms: list[tuple]) -> dict[int, list[tuple]]:
@@ -144,7 +160,7 @@ def _scope(depot_ids: list[int] | None, warehouse_id: int | None, depot_id: int 
     depot_ids = sorted(set(depot_ids)) if depot_ids else all_depots
     unknown = set(depot_ids) - set(all_depots)
     if unknown:
-        raise InvalidInput(f"no such depots: {sorted(unknown)}", field="depot_ids")
+        raise InvalidInput(_("no such depots: %(ids)s") % {"ids": sorted(unknown)}, field="depot_ids", code="depot_not_found")
     site = _receiving_site(depot_ids, warehouse_id, depot_id)
     warehouse_ids = selectors.central_warehouses(depot_ids)
     if site.warehouse_id is not None and site.warehouse_id not in warehouse_ids:
@@ -179,7 +195,10 @@ def suggest_purchases(
     """
     wave = SalesWave.objects.filter(delivery_date=delivery_date).first()
     if wave is None:
-        raise NotFound(f"there is no sales wave for {delivery_date}", field="delivery_date")
+        raise NotFound(
+            _("there is no sales wave for %(delivery_date)s") % {"delivery_date": delivery_date}, field="delivery_date",
+            code="wave_not_found",
+        )
     depot_ids, site, stock_sites = _scope(depot_ids, warehouse_id, depot_id)
 
     prices = selectors.deal_prices(delivery_date)
@@ -240,20 +259,32 @@ def suggest_purchases(
 def _locked_proposal(suggestion_id: int) -> PurchaseSuggestion:
     suggestion = PurchaseSuggestion.objects.select_for_update().filter(pk=suggestion_id).first()
     if suggestion is None:
-        raise NotFound(f"purchase suggestion {suggestion_id} does not exist", field="suggestion_id")
+        raise NotFound(
+            _("purchase suggestion %(suggestion_id)s does not exist") % {"suggestion_id": suggestion_id},
+            field="suggestion_id", code="suggestion_not_found",
+        )
     if suggestion.status != SuggestionStatus.PROPOSED:
-        raise Conflict(f"the suggestion is already {suggestion.status}", field="status")
+        raise Conflict(
+            _("the suggestion is already %(status)s") % {"status": str(SuggestionStatus(suggestion.status).label).lower()}, field="status",
+            code="suggestion_decided",
+        )
     return suggestion
 
 
 def _check_terms(terms: SupplierProduct, quantity: int, field: str) -> None:
     """Orders come in whole cases and at least the supplier's minimum."""
     if quantity < 0:
-        raise InvalidInput("a quantity cannot be negative", field=field)
+        raise InvalidInput(_("a quantity cannot be negative"), field=field, code="negative_quantity")
     if quantity % terms.case_pack:
-        raise InvalidInput(f"{terms.supplier.code} sells in cases of {terms.case_pack}", field=field)
+        raise InvalidInput(
+            _("%(supplier)s sells in cases of %(case_pack)s") % {"supplier": terms.supplier.code, "case_pack": terms.case_pack},
+            field=field, code="case_pack",
+        )
     if 0 < quantity < terms.moq:
-        raise InvalidInput(f"{terms.supplier.code} takes orders of at least {terms.moq}", field=field)
+        raise InvalidInput(
+            _("%(supplier)s takes orders of at least %(moq)s") % {"supplier": terms.supplier.code, "moq": terms.moq},
+            field=field, code="below_moq",
+        )
 
 
 def _edited_split(suggestion: PurchaseSuggestion, split: list[tuple[int, int]]) -> list[dict]:
@@ -268,13 +299,14 @@ def _edited_split(suggestion: PurchaseSuggestion, split: list[tuple[int, int]]) 
         term = terms.get(supplier_product_id)
         if term is None:
             raise InvalidInput(
-                f"supplier product {supplier_product_id} does not sell this product", field=f"split.{index}.supplier_product_id"
+                _("supplier product %(id)s does not sell this product") % {"id": supplier_product_id},
+                field=f"split.{index}.supplier_product_id", code="supplier_product_not_found",
             )
         _check_terms(term, quantity, f"split.{index}.quantity")
         parts.append({"supplier_product_id": term.pk, "supplier_code": term.supplier.code, "unit_cost": str(term.unit_cost),
                       "case_pack": term.case_pack, "moq": term.moq, "capacity": term.daily_capacity, "quantity": quantity})
     if len({p["supplier_product_id"] for p in parts}) != len(parts):
-        raise InvalidInput("each supplier product at most once", field="split")
+        raise InvalidInput(_("each supplier product at most once"), field="split", code="duplicate_supplier_product")
     return parts
 
 
@@ -307,7 +339,7 @@ def accept_suggestion(*, suggestion_id: int, actor, split: list[tuple[int, int]]
             suggestion.quantity = sum(p["quantity"] for p in suggestion.split)
         parts = [p for p in suggestion.split if p["quantity"] > 0]
         if not parts:
-            raise InvalidInput("nothing to order: every supplier's quantity is 0", field="split")
+            raise InvalidInput(_("nothing to order: every supplier's quantity is 0"), field="split", code="nothing_to_order")
         site = StockSite(warehouse_id=suggestion.warehouse_id, depot_id=suggestion.depot_id)
         terms = SupplierProduct.objects.select_related("supplier").in_bulk([p["supplier_product_id"] for p in parts])
         orders = []
@@ -358,9 +390,9 @@ def create_purchase_order(
     """A draft order by hand: lines are (product id, quantity) on the supplier's terms."""
     supplier = Supplier.objects.filter(pk=supplier_id, is_active=True).first()
     if supplier is None:
-        raise InvalidInput(f"no active supplier {supplier_id}", field="supplier_id")
+        raise InvalidInput(_("no active supplier %(supplier_id)s") % {"supplier_id": supplier_id}, field="supplier_id", code="supplier_not_found")
     if not lines:
-        raise InvalidInput("an order needs at least one line", field="lines")
+        raise InvalidInput(_("an order needs at least one line"), field="lines", code="no_lines")
     with transaction.atomic():
         order = _new_order(supplier, delivery_date, site, actor)
         for index, (product_id, quantity) in enumerate(lines):
@@ -371,19 +403,28 @@ def create_purchase_order(
 def _add_line(order: PurchaseOrder, product_id: int, quantity: int, field: str) -> PurchaseOrderLine:
     term = SupplierProduct.objects.select_related("supplier").filter(supplier=order.supplier, product_id=product_id).first()
     if term is None:
-        raise InvalidInput(f"{order.supplier.code} does not sell product {product_id}", field=f"{field}.product_id")
+        raise InvalidInput(
+            _("%(supplier)s does not sell product %(product_id)s") % {"supplier": order.supplier.code, "product_id": product_id},
+            field=f"{field}.product_id", code="not_sold_by_supplier",
+        )
     if quantity <= 0:
-        raise InvalidInput("a line needs a positive quantity", field=f"{field}.quantity")
+        raise InvalidInput(_("a line needs a positive quantity"), field=f"{field}.quantity", code="quantity_not_positive")
     _check_terms(term, quantity, f"{field}.quantity")
     if order.lines.filter(product_id=product_id).exists():
-        raise Conflict(f"the order already has a line for product {product_id}", field=f"{field}.product_id")
+        raise Conflict(
+            _("the order already has a line for product %(product_id)s") % {"product_id": product_id},
+            field=f"{field}.product_id", code="duplicate_product",
+        )
     return order.lines.create(supplier_product=term, product_id=product_id, quantity=quantity, unit_cost=term.unit_cost)
 
 
 def _locked_order(purchase_order_id: int) -> PurchaseOrder:
     order = PurchaseOrder.objects.select_for_update().select_related("supplier").filter(pk=purchase_order_id).first()
     if order is None:
-        raise NotFound(f"purchase order {purchase_order_id} does not exist", field="purchase_order_id")
+        raise NotFound(
+            _("purchase order %(purchase_order_id)s does not exist") % {"purchase_order_id": purchase_order_id},
+            field="purchase_order_id", code="purchase_order_not_found",
+        )
     return order
 
 
@@ -396,17 +437,20 @@ def _locked_draft(purchase_order_id: int, action: str) -> PurchaseOrder:
 
 def add_line(*, purchase_order_id: int, product_id: int, quantity: int) -> PurchaseOrderLine:
     with transaction.atomic():
-        order = _locked_draft(purchase_order_id, "change lines (only drafts can)")
+        order = _locked_draft(purchase_order_id, _("change lines (only drafts can)"))
         return _add_line(order, product_id, quantity, "line")
 
 
 def change_line(*, purchase_order_id: int, line_id: int, quantity: int) -> PurchaseOrderLine | None:
     """Set a draft line's quantity; 0 removes the line."""
     with transaction.atomic():
-        order = _locked_draft(purchase_order_id, "change lines (only drafts can)")
+        order = _locked_draft(purchase_order_id, _("change lines (only drafts can)"))
         line = order.lines.select_related("supplier_product__supplier").filter(pk=line_id).first()
         if line is None:
-            raise NotFound(f"line {line_id} is not on {order.number}", field="line_id")
+            raise NotFound(
+                _("line %(line_id)s is not on %(number)s") % {"line_id": line_id, "number": order.number}, field="line_id",
+                code="line_not_found",
+            )
         if quantity == 0:
             line.delete()
             return None
@@ -420,9 +464,9 @@ def _move(purchase_order_id: int, to_state: State, actor, note: str = "") -> Pur
     with transaction.atomic():
         order = _locked_order(purchase_order_id)
         if to_state not in TRANSITIONS[State(order.state)]:
-            raise InvalidTransition(order, f"become {to_state}")
+            raise InvalidTransition(order, _("become %(state)s") % {"state": str(State(to_state).label).lower()})
         if to_state == State.SENT and not order.lines.exists():
-            raise InvalidInput("an order without lines cannot be sent", field="lines")
+            raise InvalidInput(_("an order without lines cannot be sent"), field="lines", code="no_lines")
         from_state, order.state = order.state, to_state
         order.save(update_fields=["state"])
         _record(order, from_state, to_state, actor, note)
@@ -470,21 +514,28 @@ def _fingerprint(purchase_order_id: int, received_at: datetime | None, lines: li
 def _check_receipt_line(index: int, entry: ReceiptLineInput, line: PurchaseOrderLine | None, received_on: date) -> None:
     field = f"lines.{index}"
     if line is None:
-        raise InvalidInput(f"line {entry.line_id} is not on this purchase order", field=f"{field}.line_id")
+        raise InvalidInput(
+            _("line %(line_id)s is not on this purchase order") % {"line_id": entry.line_id}, field=f"{field}.line_id",
+            code="line_not_found",
+        )
     if entry.accepted_quantity < 0 or entry.rejected_quantity < 0:
-        raise InvalidInput("quantities cannot be negative", field=f"{field}.accepted_quantity")
+        raise InvalidInput(_("quantities cannot be negative"), field=f"{field}.accepted_quantity", code="negative_quantity")
     if entry.accepted_quantity == 0 and entry.rejected_quantity == 0:
-        raise InvalidInput("a receipt line needs an accepted or a rejected quantity", field=f"{field}.accepted_quantity")
+        raise InvalidInput(
+            _("a receipt line needs an accepted or a rejected quantity"), field=f"{field}.accepted_quantity",
+            code="quantity_required",
+        )
     if entry.rejected_quantity and not entry.qc_reason.strip():
-        raise InvalidInput("say why goods were rejected", field=f"{field}.qc_reason")
+        raise InvalidInput(_("say why goods were rejected"), field=f"{field}.qc_reason", code="qc_reason_required")
     if entry.expiry_date is not None and entry.expiry_date < received_on:
-        raise InvalidInput("the goods would already be expired", field=f"{field}.expiry_date")
+        raise InvalidInput(_("the goods would already be expired"), field=f"{field}.expiry_date", code="already_expired")
     allowed = int(line.quantity * (1 + settings.PROCUREMENT_RECEIPT_TOLERANCE))
     if line.accepted_quantity + entry.accepted_quantity > allowed:
         raise InvalidInput(
-            f"{line.product.sku}: {line.accepted_quantity} of {line.quantity} already accepted; "
-            f"{entry.accepted_quantity} more would exceed the {allowed} allowed",
-            field=f"{field}.accepted_quantity",
+            _("%(sku)s: %(accepted)s of %(ordered)s already accepted; %(more)s more would exceed the %(allowed)s allowed") % {
+                "sku": line.product.sku, "accepted": line.accepted_quantity, "ordered": line.quantity,
+                "more": entry.accepted_quantity, "allowed": allowed},
+            field=f"{field}.accepted_quantity", code="over_tolerance",
         )
 
 
@@ -499,23 +550,26 @@ def receive_goods(
     """
     document_number = document_number.strip()
     if not document_number:
-        raise InvalidInput("a receipt needs its document number", field="document_number")
+        raise InvalidInput(_("a receipt needs its document number"), field="document_number", code="document_number_required")
     if received_at is not None and timezone.is_naive(received_at):
-        raise InvalidInput("received_at needs a time zone", field="received_at")
+        raise InvalidInput(_("received_at needs a time zone"), field="received_at", code="naive_datetime")
     if not lines:
-        raise InvalidInput("a receipt needs at least one line", field="lines")
+        raise InvalidInput(_("a receipt needs at least one line"), field="lines", code="no_lines")
     if len({line.line_id for line in lines}) != len(lines):
-        raise InvalidInput("each order line at most once per receipt", field="lines")
+        raise InvalidInput(_("each order line at most once per receipt"), field="lines", code="duplicate_line")
     fingerprint = _fingerprint(purchase_order_id, received_at, lines)
     with transaction.atomic():
         order = _locked_order(purchase_order_id)
         earlier = GoodsReceipt.objects.filter(document_number=document_number).first()
         if earlier is not None:
             if earlier.fingerprint != fingerprint:
-                raise Conflict(f"receipt {document_number} was already booked with other content", field="document_number")
+                raise Conflict(
+                    _("receipt %(document_number)s was already booked with other content") % {"document_number": document_number},
+                    field="document_number", code="receipt_differs",
+                )
             return earlier
         if order.state not in (State.SENT, State.PARTIALLY_RECEIVED):
-            raise InvalidTransition(order, "receive goods")
+            raise InvalidTransition(order, _("receive goods"))
         order_lines = {
             line.pk: line
             for line in PurchaseOrderLine.objects.select_for_update().select_related("product", "supplier_product")

@@ -18,6 +18,7 @@ from urllib.request import urlopen
 import numpy as np
 from django.conf import settings
 from django.core.cache import cache
+from django.utils.translation import gettext as _
 from geopy.distance import ELLIPSOIDS
 
 from core.errors import Conflict
@@ -112,15 +113,21 @@ class OsrmMatrixProvider(MatrixProvider):
         with urlopen(url, timeout=self.timeout) as response:
             answer = json.load(response)
         if answer.get("code") != "Ok":
-            raise Conflict(f"the OSRM table service answered {answer.get('code')}: {answer.get('message', '')}",
-                           field="ROUTING_OSRM_URL")
+            raise Conflict(
+                _("the OSRM table service answered %(code)s: %(message)s") % {
+                    "code": answer.get("code"), "message": answer.get("message", "")},
+                field="ROUTING_OSRM_URL", code="routing_service_error",
+            )
         distance, duration = (self._matrix(answer[key], key) for key in ("distances", "durations"))
         return Matrices(distance, duration)
 
     @staticmethod
     def _matrix(rows: list[list[float | None]], name: str) -> np.ndarray:
         if any(cell is None for row in rows for cell in row):  # OSRM's null: no road between two points
-            raise Conflict(f"the OSRM table has no route between some points ({name})", field="ROUTING_OSRM_URL")
+            raise Conflict(
+                _("the OSRM table has no route between some points (%(name)s)") % {"name": name},
+                field="ROUTING_OSRM_URL", code="no_road",
+            )
         return np.rint(np.asarray(rows, dtype=np.float64)).astype(np.int64)
 
 

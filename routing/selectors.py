@@ -5,9 +5,11 @@ from datetime import date
 
 from django.db.models import F, Prefetch, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from catalog.models import Depot, StorageTemperature
-from core.formatting import person_name
+from core.formatting import day, person_name
 from core.errors import NotFound
 from core.models import Role
 from core.selectors import roles_of
@@ -67,7 +69,7 @@ def stop_loads(depot_id: int, delivery_date: date) -> dict[int, StopLoad]:
 def depot(depot_id: int) -> Depot:
     found = Depot.objects.filter(pk=depot_id).first()
     if found is None:
-        raise NotFound(f"depot {depot_id} does not exist", field="depot_id")
+        raise NotFound(_("depot %(depot_id)s does not exist") % {"depot_id": depot_id}, field="depot_id", code="depot_not_found")
     return found
 
 
@@ -98,13 +100,13 @@ def plan(plan_id: int) -> RoutePlan:
         .first()
     )
     if found is None:
-        raise NotFound(f"route plan {plan_id} does not exist", field="plan_id")
+        raise NotFound(_("route plan %(plan_id)s does not exist") % {"plan_id": plan_id}, field="plan_id", code="route_plan_not_found")
     return found
 
 
 def dropped_stops(plan_id: int) -> QuerySet[DroppedStop]:
     if not RoutePlan.objects.filter(pk=plan_id).exists():
-        raise NotFound(f"route plan {plan_id} does not exist", field="plan_id")
+        raise NotFound(_("route plan %(plan_id)s does not exist") % {"plan_id": plan_id}, field="plan_id", code="route_plan_not_found")
     return DroppedStop.objects.filter(plan_id=plan_id).select_related("pickup_point")
 
 
@@ -121,14 +123,14 @@ def routes_visible_to(user) -> QuerySet[Route]:
 def route(user, route_id: int) -> Route:
     found = routes_visible_to(user).filter(pk=route_id).first()
     if found is None:
-        raise NotFound(f"route {route_id} does not exist", field="route_id")
+        raise NotFound(_("route %(route_id)s does not exist") % {"route_id": route_id}, field="route_id", code="route_not_found")
     return _with_leader_names(found)
 
 
 def driver_route(user, delivery_date: date) -> Route:
     found = _routes_with_stops().filter(driver__user=user, plan__delivery_date=delivery_date).first()
     if found is None:
-        raise NotFound(f"you have no route on {delivery_date}", field="delivery_date")
+        raise NotFound(_("you have no route on %(delivery_date)s") % {"delivery_date": delivery_date}, field="delivery_date", code="no_route")
     return _with_leader_names(found)
 
 
@@ -149,7 +151,7 @@ def stop(user, stop_id: int) -> RouteStop:
         .filter(pk=stop_id, route__in=routes_visible_to(user)).first()
     )
     if found is None:
-        raise NotFound(f"stop {stop_id} does not exist", field="stop_id")
+        raise NotFound(_("stop %(stop_id)s does not exist") % {"stop_id": stop_id}, field="stop_id", code="stop_not_found")
     return found
 
 
@@ -159,7 +161,7 @@ def stop_for_confirmation(user, stop_id: int) -> QuerySet[RouteStop]:
     if Role.OPERATOR.value not in roles_of(user):
         qs = qs.filter(route__driver__user=user)
     if not qs.exists():
-        raise NotFound(f"stop {stop_id} does not exist", field="stop_id")
+        raise NotFound(_("stop %(stop_id)s does not exist") % {"stop_id": stop_id}, field="stop_id", code="stop_not_found")
     return qs
 
 
@@ -228,14 +230,20 @@ def day_notices(delivery_date: date) -> list[tuple[int, str, str]]:
     for route_, route_stops in by_route.items():
         if route_.driver is not None:
             notices.append((
-                route_.driver.user_id, f"Your route {route_.code} on {delivery_date}",
-                f"{len(route_stops)} stops, leave the depot at {_clock(route_.departure_at)}.",
+                route_.driver.user_id,
+                _("Your route %(route)s on %(day)s") % {"route": route_.code, "day": day(delivery_date)},
+                ngettext(
+                    "%(stops)s stop, leave the depot at %(time)s.", "%(stops)s stops, leave the depot at %(time)s.",
+                    len(route_stops),
+                ) % {"stops": len(route_stops), "time": _clock(route_.departure_at)},
             ))
         for stop in route_stops:
             for leader in leaders[stop.pickup_point_id]:
                 notices.append((
-                    leader.user_id, f"Delivery to {stop.pickup_point.name} on {delivery_date}",
-                    f"Expected at {_clock(stop.eta)} on route {route_.code}: {stop.crates} crate(s), {stop.units} units.",
+                    leader.user_id,
+                    _("Delivery to %(point)s on %(day)s") % {"point": stop.pickup_point.name, "day": day(delivery_date)},
+                    _("Expected at %(time)s on route %(route)s: %(crates)s crate(s), %(units)s units.") % {
+                        "time": _clock(stop.eta), "route": route_.code, "crates": stop.crates, "units": stop.units},
                 ))
     return notices
 

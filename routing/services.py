@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from catalog.models import PickupPoint
 from core.bulk import copy_rows
@@ -100,16 +101,20 @@ def replan_depot_routes(
 def _plan(depot_id: int, delivery_date: date, time_limit_seconds: float | None, seed: int, now: datetime | None) -> RoutePlan:
     time_limit = settings.ROUTING_SOLVER_TIME_LIMIT_SECONDS if time_limit_seconds is None else time_limit_seconds
     if not 0 < time_limit <= MAX_TIME_LIMIT_SECONDS:
-        raise InvalidInput(f"the time limit must be above 0 and at most {MAX_TIME_LIMIT_SECONDS} s", field="time_limit_seconds")
+        raise InvalidInput(
+            _("the time limit must be above 0 and at most %(max)s s") % {"max": MAX_TIME_LIMIT_SECONDS},
+            field="time_limit_seconds", code="time_limit_out_of_range",
+        )
     if seed < 0:
-        raise InvalidInput("the seed cannot be negative", field="seed")
+        raise InvalidInput(_("the seed cannot be negative"), field="seed", code="negative_seed")
     depot = selectors.depot(depot_id)
     existing = RoutePlan.objects.filter(depot_id=depot_id, delivery_date=delivery_date).first()
     confirmed = _confirmed_stops(existing)
     if confirmed and now is None:
         raise Conflict(
-            f"stops of the {delivery_date} plan of depot {depot.code} are already confirmed; re-plan it instead",
-            field="delivery_date",
+            _("stops of the %(delivery_date)s plan of depot %(depot)s are already confirmed; re-plan it instead") % {
+                "delivery_date": delivery_date, "depot": depot.code},
+            field="delivery_date", code="stops_already_confirmed",
         )
     now_seconds = 0 if now is None else max(0, int((now - _midnight(delivery_date)).total_seconds()))
     setup = _setup(depot, delivery_date, confirmed, now_seconds)
@@ -156,7 +161,9 @@ def _shift(vehicle: Vehicle) -> tuple[int, int]:
         start, end = max(start, _seconds(driver.shift_start)), min(end, _seconds(driver.shift_end))
         if start >= end:
             raise InvalidInput(
-                f"driver {driver}'s shift does not overlap the shift of vehicle {vehicle.code}", field="shift_start"
+                _("the shift of driver %(driver)s does not overlap the shift of vehicle %(vehicle)s") % {
+                    "driver": driver, "vehicle": vehicle.code},
+                field="shift_start", code="shifts_do_not_overlap",
             )
     return start, end
 
@@ -167,7 +174,10 @@ def _available_vehicles(depot_id: int, delivery_date: date) -> tuple[list[Vehicl
     for vehicle in fleet:
         for name in ("capacity_kg", "capacity_litres", "capacity_crates"):
             if getattr(vehicle, name) <= 0:
-                raise InvalidInput(f"vehicle {vehicle.code} has no capacity ({name} is 0)", field=name)
+                raise InvalidInput(
+                    _("vehicle %(vehicle)s has no capacity (%(name)s is 0)") % {"vehicle": vehicle.code, "name": name},
+                    field=name, code="vehicle_without_capacity",
+                )
         _shift(vehicle)
     out = set(VehicleOutage.objects.filter(delivery_date=delivery_date).values_list("vehicle_id", flat=True))
     return [v for v in fleet if v.pk not in out], fleet
@@ -179,7 +189,7 @@ def _setup(depot, delivery_date: date, confirmed: list[RouteStop], now_seconds: 
         loads.pop(stop.pickup_point_id, None)
     available, fleet = _available_vehicles(depot.pk, delivery_date)
     if loads and not fleet:
-        raise InvalidInput(f"depot {depot.code} has no vehicles", field="depot_id")
+        raise InvalidInput(_("depot %(depot)s has no vehicles") % {"depot": depot.code}, field="depot_id", code="no_vehicles")
     points = PickupPoint.objects.in_bulk(list(loads))
     stop_points = sorted(loads)
     parts = {part.route.vehicle_id: part for part in _driven_parts(confirmed, delivery_date, now_seconds)}
@@ -297,7 +307,10 @@ def _store(
     with transaction.atomic():
         plan = RoutePlan.objects.select_for_update().filter(depot_id=depot_id, delivery_date=delivery_date).first()
         if set(RouteStop.objects.filter(route__plan=plan, arrived_at__isnull=False).values_list("pk", flat=True)) != confirmed_before:
-            raise Conflict("a stop was confirmed while the plan was being solved; plan again", field="delivery_date")
+            raise Conflict(
+                _("a stop was confirmed while the plan was being solved; plan again"), field="delivery_date",
+                code="stop_confirmed_meanwhile",
+            )
         if plan is None:
             plan = RoutePlan(depot_id=depot_id, delivery_date=delivery_date, revision=0)
         else:
@@ -396,10 +409,10 @@ def mark_vehicle_unavailable(
     """
     reason = reason.strip()
     if not reason:
-        raise InvalidInput("say why the vehicle is unavailable", field="reason")
+        raise InvalidInput(_("say why the vehicle is unavailable"), field="reason", code="reason_required")
     vehicle = Vehicle.objects.filter(pk=vehicle_id).first()
     if vehicle is None:
-        raise NotFound(f"vehicle {vehicle_id} does not exist", field="vehicle_id")
+        raise NotFound(_("vehicle %(vehicle_id)s does not exist") % {"vehicle_id": vehicle_id}, field="vehicle_id", code="vehicle_not_found")
     VehicleOutage.objects.update_or_create(vehicle=vehicle, delivery_date=delivery_date, defaults={"reason": reason})
     if not RoutePlan.objects.filter(depot_id=vehicle.depot_id, delivery_date=delivery_date).exists():
         return None
@@ -446,23 +459,27 @@ def confirm_delivery(
         stop = _locked_stop(user, stop_id)
         lines = {line.product_id: line for line in stop.lines.all()}
         if delivered is not None and len({product_id for product_id, _ in delivered}) != len(delivered):
-            raise InvalidInput("each product once, please", field="lines")
+            raise InvalidInput(_("each product once, please"), field="lines", code="duplicate_product")
         for product_id, quantity in delivered or []:
             if product_id not in lines:
-                raise InvalidInput(f"product {product_id} is not dropped off at this stop", field="lines")
+                raise InvalidInput(
+                    _("product %(product_id)s is not dropped off at this stop") % {"product_id": product_id}, field="lines",
+                    code="product_not_at_stop",
+                )
             if not 0 <= quantity <= lines[product_id].quantity:
                 raise InvalidInput(
-                    f"product {product_id}: between 0 and the {lines[product_id].quantity} planned can be delivered",
-                    field="lines",
+                    _("product %(product_id)s: between 0 and the %(planned)s planned can be delivered") % {
+                        "product_id": product_id, "planned": lines[product_id].quantity},
+                    field="lines", code="quantity_out_of_range",
                 )
         quantities = {product_id: line.quantity for product_id, line in lines.items()} | dict(delivered or [])
         if stop.delivered_at is not None:
             if delivered is not None and any(lines[p].delivered_quantity != q for p, q in quantities.items()):
-                raise Conflict("this stop was already confirmed with other quantities", field="lines")
+                raise Conflict(_("this stop was already confirmed with other quantities"), field="lines", code="stop_already_confirmed")
             return stop
         moment = _moment(at)
         if stop.arrived_at is not None and moment < stop.arrived_at:
-            raise InvalidInput("the delivery cannot be before the arrival", field="at")
+            raise InvalidInput(_("the delivery cannot be before the arrival"), field="at", code="delivered_before_arrival")
         stop.arrived_at = stop.arrived_at or moment
         stop.delivered_at = moment
         stop.save(update_fields=["arrived_at", "delivered_at"])

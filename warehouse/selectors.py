@@ -5,6 +5,7 @@ from datetime import date, timedelta
 
 from django.db.models import OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
 
 from catalog.models import Depot, StorageTemperature
 from core.errors import NotFound
@@ -155,7 +156,10 @@ def sort_list_stops(sort_list: SortList) -> list[SortStop]:
 def sort_list(sort_list_id: int) -> SortList:
     found = SortList.objects.select_related("depot").filter(pk=sort_list_id).first()
     if found is None:
-        raise NotFound(f"sort list {sort_list_id} does not exist", field="sort_list_id")
+        raise NotFound(
+            _("sort list %(sort_list_id)s does not exist") % {"sort_list_id": sort_list_id}, field="sort_list_id",
+            code="sort_list_not_found",
+        )
     return found
 
 
@@ -173,14 +177,14 @@ def lots(*, product_id: int | None = None, depot_id: int | None = None, include_
 def lot(lot_id: int) -> Lot:
     found = Lot.objects.select_related("product").filter(pk=lot_id).first()
     if found is None:
-        raise NotFound(f"lot {lot_id} does not exist", field="lot_id")
+        raise NotFound(_("lot %(lot_id)s does not exist") % {"lot_id": lot_id}, field="lot_id", code="lot_not_found")
     return found
 
 
 def depot_name(depot_id: int) -> str:
     name = Depot.objects.filter(pk=depot_id).values_list("name", flat=True).first()
     if name is None:
-        raise NotFound(f"depot {depot_id} does not exist", field="depot_id")
+        raise NotFound(_("depot %(depot_id)s does not exist") % {"depot_id": depot_id}, field="depot_id", code="depot_not_found")
     return name
 
 

@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from django.db.models import F, IntegerField, Min, Sum
 from django.db.models.functions import Cast, Round
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from catalog.models import Depot, PickupPoint, Product, Warehouse
 from core.formatting import person_name
@@ -32,7 +33,7 @@ class StockSite:
 
     def __post_init__(self):
         if (self.warehouse_id is None) == (self.depot_id is None):
-            raise InvalidInput("a lot lies at exactly one warehouse or depot", field="site")
+            raise InvalidInput(_("a lot lies at exactly one warehouse or depot"), field="site", code="invalid_site")
 
 
 def receive_lot(
@@ -49,13 +50,16 @@ def receive_lot(
 ) -> Lot:
     """Put received goods into stock as a new lot, with its receipt on the ledger."""
     if quantity <= 0:
-        raise InvalidInput("a received quantity must be positive", field="quantity")
+        raise InvalidInput(_("a received quantity must be positive"), field="quantity", code="quantity_not_positive")
     if not Product.objects.filter(pk=product_id).exists():
-        raise InvalidInput(f"product {product_id} does not exist", field="product_id")
+        raise InvalidInput(_("product %(product_id)s does not exist") % {"product_id": product_id}, field="product_id", code="product_not_found")
     if site.warehouse_id and not Warehouse.objects.filter(pk=site.warehouse_id).exists():
-        raise InvalidInput(f"warehouse {site.warehouse_id} does not exist", field="warehouse_id")
+        raise InvalidInput(
+            _("warehouse %(warehouse_id)s does not exist") % {"warehouse_id": site.warehouse_id}, field="warehouse_id",
+            code="warehouse_not_found",
+        )
     if site.depot_id and not Depot.objects.filter(pk=site.depot_id).exists():
-        raise InvalidInput(f"depot {site.depot_id} does not exist", field="depot_id")
+        raise InvalidInput(_("depot %(depot_id)s does not exist") % {"depot_id": site.depot_id}, field="depot_id", code="depot_not_found")
     with transaction.atomic():
         lot = Lot.objects.create(
             product_id=product_id,
@@ -82,16 +86,20 @@ def move_stock(
     its row lock and the loser gets a clear 409 instead of a negative balance.
     """
     if quantity == 0:
-        raise InvalidInput("a stock move needs a non-zero quantity", field="quantity")
+        raise InvalidInput(_("a stock move needs a non-zero quantity"), field="quantity", code="zero_quantity")
     if not reason:
-        raise InvalidInput("say why stock moves", field="reason")
+        raise InvalidInput(_("say why stock moves"), field="reason", code="reason_required")
     with transaction.atomic():
         changed = Lot.objects.filter(pk=lot_id, quantity__gte=-quantity).update(quantity=F("quantity") + quantity)
         if not changed:
             lot = Lot.objects.filter(pk=lot_id).first()
             if lot is None:
-                raise NotFound(f"lot {lot_id} does not exist", field="lot_id")
-            raise Conflict(f"lot {lot_id} has only {lot.quantity} in stock; cannot take {-quantity}", field="quantity")
+                raise NotFound(_("lot %(lot_id)s does not exist") % {"lot_id": lot_id}, field="lot_id", code="lot_not_found")
+            raise Conflict(
+                _("lot %(lot_id)s has only %(stock)s in stock; cannot take %(taken)s") % {
+                    "lot_id": lot_id, "stock": lot.quantity, "taken": -quantity},
+                field="quantity", code="insufficient_stock",
+            )
         return StockMove.objects.create(
             lot_id=lot_id, kind=kind, quantity=quantity, actor=actor, reason=reason, delivery_date=delivery_date
         )
@@ -100,11 +108,11 @@ def move_stock(
 def count_stock(*, lot_id: int, counted: int, actor=None) -> StockMove | None:
     """A stock count: the difference to the books becomes an adjustment on the ledger."""
     if counted < 0:
-        raise InvalidInput("a counted quantity cannot be negative", field="counted")
+        raise InvalidInput(_("a counted quantity cannot be negative"), field="counted", code="negative_quantity")
     with transaction.atomic():
         lot = Lot.objects.select_for_update().filter(pk=lot_id).first()
         if lot is None:
-            raise NotFound(f"lot {lot_id} does not exist", field="lot_id")
+            raise NotFound(_("lot %(lot_id)s does not exist") % {"lot_id": lot_id}, field="lot_id", code="lot_not_found")
         difference = counted - lot.quantity
         if difference == 0:
             return None
@@ -117,11 +125,11 @@ def count_stock(*, lot_id: int, counted: int, actor=None) -> StockMove | None:
 def transfer_stock(*, lot_id: int, to: StockSite, quantity: int, actor=None, bin_location: str = "") -> Lot:
     """Move part of a lot to another site; the goods keep their expiry date."""
     if quantity <= 0:
-        raise InvalidInput("a transferred quantity must be positive", field="quantity")
+        raise InvalidInput(_("a transferred quantity must be positive"), field="quantity", code="quantity_not_positive")
     with transaction.atomic():
         source = Lot.objects.select_for_update().filter(pk=lot_id).first()
         if source is None:
-            raise NotFound(f"lot {lot_id} does not exist", field="lot_id")
+            raise NotFound(_("lot %(lot_id)s does not exist") % {"lot_id": lot_id}, field="lot_id", code="lot_not_found")
         move_stock(lot_id=lot_id, kind=MoveKind.TRANSFER, quantity=-quantity, actor=actor, reason=f"transfer out of lot {lot_id}")
         target = Lot.objects.create(
             product_id=source.product_id, warehouse_id=to.warehouse_id, depot_id=to.depot_id, quantity=quantity,
@@ -174,25 +182,30 @@ def build_sort_lists(*, delivery_date: date, routes: list[RouteStops]) -> list[S
     seen: dict[int, str] = {}
     for index, route in enumerate(routes):
         if not route.route_code:
-            raise InvalidInput("a route needs a code", field=f"routes.{index}.route_code")
+            raise InvalidInput(_("a route needs a code"), field=f"routes.{index}.route_code", code="route_code_required")
         for point_id in route.pickup_point_ids:
             if point_id in seen:
                 raise InvalidInput(
-                    f"pickup point {point_id} is on both {seen[point_id]} and {route.route_code}",
-                    field=f"routes.{index}.pickup_point_ids",
+                    _("pickup point %(point_id)s is on both %(first)s and %(second)s") % {
+                        "point_id": point_id, "first": seen[point_id], "second": route.route_code},
+                    field=f"routes.{index}.pickup_point_ids", code="point_on_two_routes",
                 )
             seen[point_id] = route.route_code
     if len({r.route_code for r in routes}) != len(routes):
-        raise InvalidInput("route codes must be unique", field="routes")
+        raise InvalidInput(_("route codes must be unique"), field="routes", code="duplicate_route_code")
     points = dict(PickupPoint.objects.filter(pk__in=seen).values_list("pk", "depot_id"))
     for index, route in enumerate(routes):
         for point_id in route.pickup_point_ids:
             if point_id not in points:
-                raise InvalidInput(f"pickup point {point_id} does not exist", field=f"routes.{index}.pickup_point_ids")
+                raise InvalidInput(
+                    _("pickup point %(point_id)s does not exist") % {"point_id": point_id},
+                    field=f"routes.{index}.pickup_point_ids", code="pickup_point_not_found",
+                )
             if points[point_id] != route.depot_id:
                 raise InvalidInput(
-                    f"pickup point {point_id} is not served by depot {route.depot_id}",
-                    field=f"routes.{index}.pickup_point_ids",
+                    _("pickup point %(point_id)s is not served by depot %(depot_id)s") % {
+                        "point_id": point_id, "depot_id": route.depot_id},
+                    field=f"routes.{index}.pickup_point_ids", code="point_of_another_depot",
                 )
 
     load = defaultdict(lambda: [0, 0])  # point -> [units, crates]
@@ -290,9 +303,11 @@ def allocate_day(
     if order_time_weight is None:
         order_time_weight = settings.ALLOCATION_ORDER_TIME_WEIGHT
     if min_remaining_days < 0:
-        raise InvalidInput("the minimum remaining shelf life cannot be negative", field="min_remaining_days")
+        raise InvalidInput(
+            _("the minimum remaining shelf life cannot be negative"), field="min_remaining_days", code="negative_shelf_life"
+        )
     if not 0 <= order_time_weight <= 1:
-        raise InvalidInput("the order-time weight must be between 0 and 1", field="order_time_weight")
+        raise InvalidInput(_("the order-time weight must be between 0 and 1"), field="order_time_weight", code="weight_out_of_range")
     with transaction.atomic():
         _undo_allocations(delivery_date)
         demand = fetch_array(
@@ -316,7 +331,10 @@ def allocate_day(
                 demand_weight=_order_time_weights(delivery_date, demand[:, 1], order_time_weight) if order_time_weight else None,
             )
         except ValueError as exc:  # totals beyond what the allocator counts in: bad stock data, not a crash
-            raise Conflict(f"cannot allocate {delivery_date}: {exc}", field="delivery_date") from exc
+            raise Conflict(
+                _("cannot allocate %(delivery_date)s: %(error)s") % {"delivery_date": delivery_date, "error": exc},
+                field="delivery_date", code="allocation_failed",
+            ) from exc
         line, lot_index, quantity = result.alloc_line, result.alloc_lot, result.alloc_qty
         copy_rows(
             Allocation,
@@ -435,9 +453,9 @@ def forecast_depot(*, delivery_date: date, depot_id: int, history_days: int = 36
     earlier forecasts for the depot.
     """
     if not Depot.objects.filter(pk=depot_id).exists():
-        raise NotFound(f"depot {depot_id} does not exist", field="depot_id")
+        raise NotFound(_("depot %(depot_id)s does not exist") % {"depot_id": depot_id}, field="depot_id", code="depot_not_found")
     if history_days < 7:
-        raise InvalidInput("at least a week of history is needed", field="history_days")
+        raise InvalidInput(_("at least a week of history is needed"), field="history_days", code="history_too_short")
     start = delivery_date - timedelta(days=history_days)
     points = np.array(
         PickupPoint.objects.filter(depot_id=depot_id, is_active=True).order_by("pk").values_list("pk", flat=True), dtype=np.int64

@@ -115,7 +115,7 @@ class BaseOrderLineFormSet(forms.BaseFormSet):
                     _("row %(number)s, %(field)s") % {"number": number, "field": form.fields[name].label or name}
                     if name in form.fields else _("row %(number)s") % {"number": number}
                 )
-                summary.extend(f"{where}: {message}" for message in errors)
+                summary.extend(_("%(where)s: %(message)s") % {"where": where, "message": message} for message in errors)
         return summary
 
 

@@ -134,7 +134,8 @@ class ReceiptEntry:
         named = [("", self.form)] + [(f"{line.product.sku} ", form) for line, form in self.line_forms]
         for where, form in named:
             summary.extend(
-                f"{where}{form.fields[name].label}: {message}" for name, errors in form.errors.items() for message in errors
+                _("%(where)s: %(message)s") % {"where": f"{where}{form.fields[name].label}", "message": message}
+                for name, errors in form.errors.items() for message in errors
             )
         return summary
 

@@ -86,6 +86,11 @@ def test_the_login_page_is_chinese_with_the_switch():
     assert "<h1>Log in</h1>" in english and "Username" in english
 
 
+def test_logging_out_shows_our_own_page(leader):
+    page = log_in(leader).post("/accounts/logout/").content.decode()
+    assert "<h1>已退出登录</h1>" in page and 'href="/accounts/login/"' in page and "社区团购履约" in page
+
+
 def test_logging_in_leads_to_the_first_page_of_the_users_roles(leader, db):
     assert log_in(leader).get("/")["Location"] == "/leader/"
     assert log_in(make_user("picker", "warehouse")).get("/")["Location"] == "/warehouse/pick-lists/"
@@ -129,6 +134,7 @@ def test_flash_messages_are_chinese(leader, wave, deals, network):
     assert f"{point.name} 的订单已保存，共 1 行。" in client.get(response["Location"]).content.decode()
     errors = client.post(f"/leader/orders/new?point={network['points'][1].pk}", {**data, "form-0-quantity": "many"})
     assert errors.status_code == 422 and "没有保存任何内容" in errors.content.decode()
+    assert "第 1 行，数量：" in errors.content.decode()  # which field to fix, in Chinese
 
 
 # --- every page of every role speaks Chinese ---

@@ -176,3 +176,13 @@ def test_no_english_is_left_on_the_chinese_pages(driven_day, leader):
                 leftovers[path] = sorted(words)
     assert leftovers == {}
 
+
+
+def test_switching_the_language_on_a_page_answering_a_post_comes_back_by_get(leader, pickup_day):
+    client = log_in(leader)
+    point, day = pickup_day.points[0], pickup_day.delivery_date.isoformat()
+    page = client.post("/pickup/code", {"point": point.pk, "date": day, "code": "000000"}).content.decode()
+    back = f"/pickup/?point={point.pk}&amp;date={day}"
+    assert f'name="next" value="{back}"' in page
+    response = client.post("/i18n/setlang/", {"language": "en", "next": html.unescape(back)})
+    assert client.get(response["Location"]).status_code == 200

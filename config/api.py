@@ -99,9 +99,11 @@ VALIDATION_MESSAGES = {
 
 def _validation_message(error: dict) -> str:
     ctx = error.get("ctx") or {}
-    if error.get("type") == "value_error" and "error" in ctx:
-        return str(ctx["error"])  # a validator of ours: its message went through gettext already
     known = VALIDATION_MESSAGES.get(error.get("type", ""))
+    if known is None and "message" in ctx:
+        return str(ctx["message"])  # core.schemas.input_error: a validator of ours, already translated
+    if error.get("type") == "value_error" and "error" in ctx:
+        return str(ctx["error"])
     if not (get_language() or "").startswith("zh"):
         return error.get("msg") or str(_("this value is not valid"))
     if known is None:

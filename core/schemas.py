@@ -3,10 +3,17 @@ from typing import Annotated, Any
 
 from ninja import Schema
 from pydantic import ModelWrapValidatorHandler, StringConstraints, ValidationInfo, model_validator
+from pydantic_core import PydanticCustomError
 
 # PostgreSQL cannot store the NUL character in text (its driver refuses the whole query), so the API
 # refuses it up front with a 422 naming the field, as Django's form fields do; SQLite would store it.
 Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]
+
+
+def input_error(code: str, message: str) -> PydanticCustomError:
+    """A validator's error with its own code (the item's `code` in a 422) and a message already in the
+    caller's language (pass it through gettext): the API answers the message as it is."""
+    return PydanticCustomError(code, "{message}", {"message": str(message)})
 
 
 class InputSchema(Schema):

@@ -3,10 +3,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Field, Schema
 from pydantic import TypeAdapter, field_validator
 
-from core.schemas import InputSchema, Text
+from core.schemas import InputSchema, Text, input_error
 
 
 class ResidentIn(InputSchema):
@@ -118,7 +119,7 @@ class WaveIn(Schema):
     def still_to_come(cls, delivery_date: date) -> date:
         # A wave for a day that has begun could take no orders, and its pipeline would start at once.
         if delivery_date <= timezone.localdate():
-            raise ValueError("a new wave is for a day still to come")
+            raise input_error("date_not_in_future", _("a new wave is for a day still to come"))
         return delivery_date
 
 

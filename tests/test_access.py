@@ -22,7 +22,7 @@ def test_a_revoked_token_is_refused(leader_api):
     revoke_token(ApiToken.objects.get(user=leader_api.user))
     response = leader_api.get("/api/orders")
     assert response.status_code == 401
-    assert "Bearer" in response.json()["detail"]
+    assert response.json()["code"] == "authentication_required" and "Bearer" in response.json()["detail"]
 
 
 def test_an_inactive_user_is_refused(leader_api):
@@ -41,7 +41,7 @@ def test_a_user_without_a_role_gets_403_with_the_roles_needed(db):
     api = ApiClient(make_user("nobody"))
     response = api.get("/api/depots")
     assert response.status_code == 403
-    assert "operator" in response.json()["detail"]
+    assert response.json()["code"] == "role_required" and "operator" in response.json()["detail"]
 
 
 def test_the_openapi_schema_is_served(client):

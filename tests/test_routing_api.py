@@ -121,7 +121,7 @@ def test_the_driver_page_shows_the_route_with_a_map_and_confirms_stops(planned, 
     page = client.get("/routing/driver/", {"date": DAY})
     assert page.status_code == 200
     html = page.content.decode()
-    assert "<svg" in html and "VAN-COLD" in html and "geo:" in html
+    assert "<svg" in html and "VAN-COLD" in html and "https://uri.amap.com/navigation?" in html  # 导航 opens Amap
     stop = RouteStop.objects.filter(route__vehicle=two_vans["chilled"]).order_by("sequence").first()
     assert stop.pickup_point.name in html
     client.post(f"/routing/driver/stops/{stop.pk}/arrival/", {"date": DAY})

@@ -236,7 +236,8 @@ def _open_missing_claims(receipt: Receipt, user, now: datetime) -> None:
         .filter(left__gt=0)
         .order_by("-order_line_id")
     )
-    reason = f"receipt on {receipt.delivery_date}: {receipt.received_quantity} of {receipt.expected_quantity} delivered"
+    reason = _("receipt on %(day)s: %(received)s of %(expected)s delivered") % {
+        "day": receipt.delivery_date, "received": receipt.received_quantity, "expected": receipt.expected_quantity}
     for line in lines:
         if missing == 0:
             break
@@ -720,7 +721,8 @@ def decide_claim(*, user, claim_id: int, approve: bool, note: str = "", now: dat
             Refund.objects.create(
                 cause=RefundCause.CLAIM, order_line_id=line.order_line_id, resident_id=line.resident_id, claim=claim,
                 quantity=claim.quantity, amount=_money(claim.quantity, line.unit_price),
-                reason=f"{claim.get_kind_display()} claim approved: {claim.reason}", created_by=user, created_at=now,
+                reason=_("%(kind)s claim approved: %(reason)s") % {"kind": claim.get_kind_display(), "reason": claim.reason},
+                created_by=user, created_at=now,
             )
             if claim.source == ClaimSource.RESIDENT:
                 _accrue([line], now, collected=False)
@@ -813,7 +815,9 @@ def _return_group(delivery_date: date, point_id: int, product_id: int, now: date
                 Refund(
                     cause=RefundCause.UNCOLLECTED, order_line_id=line.order_line_id, resident_id=line.resident_id, quantity=left,
                     amount=_money(left, line.unit_price), created_at=now,
-                    reason=f"not collected within {settings.PICKUP_RETURN_AFTER_DAYS} days of {delivery_date}; {disposition.label.lower()}",
+                    reason=_("not collected within %(days)s days of %(day)s; %(disposition)s") % {
+                        "days": settings.PICKUP_RETURN_AFTER_DAYS, "day": delivery_date,
+                        "disposition": str(disposition.label).lower()},
                 )
             )
         # Everything left goes back: one UPDATE for the group, not a statement per line.

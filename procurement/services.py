@@ -316,7 +316,7 @@ def edit_suggestion(*, suggestion_id: int, split: list[tuple[int, int]], actor) 
         suggestion = _locked_proposal(suggestion_id)
         suggestion.split = _edited_split(suggestion, split)
         suggestion.quantity = sum(p["quantity"] for p in suggestion.split)
-        suggestion.decision_note = f"edited by {actor}"
+        suggestion.decision_note = _("edited by %(actor)s") % {"actor": actor}
         suggestion.save(update_fields=["split", "quantity", "decision_note"])
     return suggestion
 

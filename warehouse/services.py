@@ -118,7 +118,7 @@ def count_stock(*, lot_id: int, counted: int, actor=None) -> StockMove | None:
             return None
         return move_stock(
             lot_id=lot_id, kind=MoveKind.ADJUSTMENT, quantity=difference, actor=actor,
-            reason=f"stock count: counted {counted}, books said {lot.quantity}",
+            reason=_("stock count: counted %(counted)s, books said %(books)s") % {"counted": counted, "books": lot.quantity},
         )
 
 
@@ -130,13 +130,19 @@ def transfer_stock(*, lot_id: int, to: StockSite, quantity: int, actor=None, bin
         source = Lot.objects.select_for_update().filter(pk=lot_id).first()
         if source is None:
             raise NotFound(_("lot %(lot_id)s does not exist") % {"lot_id": lot_id}, field="lot_id", code="lot_not_found")
-        move_stock(lot_id=lot_id, kind=MoveKind.TRANSFER, quantity=-quantity, actor=actor, reason=f"transfer out of lot {lot_id}")
+        move_stock(
+            lot_id=lot_id, kind=MoveKind.TRANSFER, quantity=-quantity, actor=actor,
+            reason=_("transfer out of lot %(lot_id)s") % {"lot_id": lot_id},
+        )
         target = Lot.objects.create(
             product_id=source.product_id, warehouse_id=to.warehouse_id, depot_id=to.depot_id, quantity=quantity,
             expiry_date=source.expiry_date, received_at=source.received_at, source=LotSource.ADJUSTMENT,
             reference=f"transfer from lot {lot_id}", bin_location=bin_location,
         )
-        StockMove.objects.create(lot=target, kind=MoveKind.TRANSFER, quantity=quantity, actor=actor, reason=f"transfer from lot {lot_id}")
+        StockMove.objects.create(
+            lot=target, kind=MoveKind.TRANSFER, quantity=quantity, actor=actor,
+            reason=_("transfer from lot %(lot_id)s") % {"lot_id": lot_id},
+        )
     return target
 
 
@@ -148,7 +154,7 @@ def write_off_expired(today: date | None = None) -> int:
             Lot.objects.select_for_update().filter(expiry_date__lt=today, quantity__gt=0).values_list("pk", "quantity")
         )
         StockMove.objects.bulk_create(
-            StockMove(lot_id=pk, kind=MoveKind.WRITE_OFF, quantity=-quantity, reason=f"expired before {today}")
+            StockMove(lot_id=pk, kind=MoveKind.WRITE_OFF, quantity=-quantity, reason=_("expired before %(day)s") % {"day": today})
             for pk, quantity in expired
         )
         Lot.objects.filter(pk__in=[pk for pk, _ in expired]).update(quantity=0, written_off_at=timezone.now())
@@ -269,7 +275,7 @@ def _undo_allocations(delivery_date: date) -> None:
     returned = list(
         Allocation.objects.filter(delivery_date=delivery_date).values("lot_id").annotate(total=Sum("quantity")).values_list("lot_id", "total")
     )
-    _apply_lot_changes(returned, reason=f"allocation for {delivery_date} redone", delivery_date=delivery_date)
+    _apply_lot_changes(returned, reason=_("allocation for %(delivery_date)s redone") % {"delivery_date": delivery_date}, delivery_date=delivery_date)
     LineShortage.objects.filter(delivery_date=delivery_date).delete()
     Allocation.objects.filter(delivery_date=delivery_date).delete()
 
@@ -348,7 +354,7 @@ def allocate_day(
         used = np.flatnonzero(taken)
         _apply_lot_changes(
             list(zip(lot_ids[used].tolist(), (-taken[used]).tolist())),
-            reason=f"allocated to demand of {delivery_date}", delivery_date=delivery_date,
+            reason=_("allocated to demand of %(delivery_date)s") % {"delivery_date": delivery_date}, delivery_date=delivery_date,
         )
         refund = _record_line_shortages(delivery_date, demand, result.shortage, result.allocated)
     return AllocationSummary(

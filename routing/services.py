@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from catalog.models import PickupPoint
 from core.bulk import copy_rows
@@ -32,6 +33,16 @@ MAX_TIME_LIMIT_SECONDS = 600
 # every stop that needs it, a van without it none.
 COLD_ZONES = ("chilled", "frozen")
 REASON_NO_VEHICLE = "no vehicle of the depot is available on the day"
+# A dropped stop's reason is stored for people to read (pages, the plan in the API): the solver's
+# English constants are said in the language of whoever planned (zh-hans in the nightly pipeline).
+DROP_REASONS = {
+    solver.REASON_CAPACITY: gettext_lazy("demand exceeds the capacity of every vehicle"),
+    solver.REASON_TIME_WINDOW: gettext_lazy("time window cannot be reached by any vehicle within its shift"),
+    solver.REASON_FLEET: gettext_lazy("not enough vehicle capacity or shift time left in the fleet"),
+    solver.REASON_NO_VEHICLE: gettext_lazy("no vehicle that may serve it is available"),
+    REASON_NO_VEHICLE: gettext_lazy("no vehicle of the depot is available on the day"),
+}
+ZONE_NAMES = {"chilled": pgettext_lazy("temperature zone", "chilled"), "frozen": pgettext_lazy("temperature zone", "frozen")}
 CENT = Decimal("0.01")
 
 
@@ -278,14 +289,13 @@ def _allowed_vehicles(parts: dict[int, _DrivenPart], vehicles: list[solver.Vehic
 
 def _drop_reason(reason: str, load: StopLoad, vehicles: list[Vehicle]) -> str:
     """The solver's reason, made specific where no van has the room or the cold zone a stop needs."""
-    if reason != solver.REASON_CAPACITY:
-        return reason
-    if not vehicles:
-        return REASON_NO_VEHICLE
-    for zone in COLD_ZONES:
-        if zone in load.cold_zones and not any(getattr(v, f"has_{zone}_zone") for v in vehicles):
-            return f"needs a {zone} vehicle and none is available"
-    return reason
+    if reason == solver.REASON_CAPACITY and not vehicles:
+        reason = REASON_NO_VEHICLE
+    elif reason == solver.REASON_CAPACITY:
+        for zone in COLD_ZONES:
+            if zone in load.cold_zones and not any(getattr(v, f"has_{zone}_zone") for v in vehicles):
+                return _("needs a %(zone)s vehicle and none is available") % {"zone": ZONE_NAMES[zone]}
+    return str(DROP_REASONS.get(reason, reason))
 
 
 def _remaining_after(loads: list[StopLoad]) -> list[tuple[int, int, int]]:

@@ -106,7 +106,8 @@ def test_a_day_with_more_residents_than_the_codes_can_keep_apart_is_refused(pick
     PickupCode.objects.all().delete()
     settings.PICKUP_CODE_DIGITS = 0  # one code for four residents
     response = operator_api.post("/api/pickup/codes/issue", {"delivery_date": pickup_day.delivery_date.isoformat()})
-    assert response.status_code == 409 and response.json()["field"] == "delivery_date" and "PICKUP_CODE_DIGITS" in response.json()["detail"]
+    assert response.status_code == 409 and response.json()["field"] == "delivery_date"
+    assert response.json()["code"] == "too_many_codes" and "PICKUP_CODE_DIGITS" in response.json()["detail"]
     assert not PickupCode.objects.exists()
 
 
@@ -155,7 +156,7 @@ def test_claims_follow_the_window_and_the_collected_quantity(pickup_day, at_the_
     assert leader_api.post(f"/api/pickup/claims/{Claim.objects.get().pk}/approve", {}).status_code == 403
     clock.set(day.delivery_date + timedelta(days=2), 10, 1)  # 48 hours and a minute after collection
     late = leader_api.post("/api/pickup/claims", dict(claim, quantity=1))
-    assert late.status_code == 409 and "window" in late.json()["detail"]
+    assert late.status_code == 409 and late.json()["code"] == "claim_window_closed"
 
 
 def test_settlement_waits_while_a_claim_is_open(pickup_day, at_the_point, clock, leader_api, operator_api):

@@ -46,12 +46,13 @@ def test_the_lifecycle_records_every_transition_and_refuses_invalid_ones_with_40
 
     closing_a_draft = procurement_api.post(f"{path}/close", {})
     assert closing_a_draft.status_code == 409
-    assert closing_a_draft.json()["field"] == "state" and "is draft" in closing_a_draft.json()["detail"]
+    assert closing_a_draft.json()["field"] == "state" and closing_a_draft.json()["code"] == "invalid_transition"
+    assert "is draft" in closing_a_draft.json()["detail"]
 
     sent = procurement_api.post(f"{path}/send", {}).json()
     assert sent["state"] == "sent"
     edit = procurement_api.post(f"{path}/lines/{order['lines'][0]['id']}", {"quantity": 30})
-    assert edit.status_code == 409 and "is sent" in edit.json()["detail"]
+    assert edit.status_code == 409 and edit.json()["code"] == "invalid_transition" and "is sent" in edit.json()["detail"]
     assert procurement_api.post(f"{path}/send", {}).status_code == 409
 
     cancelled = procurement_api.post(f"{path}/cancel", {"note": "farm flooded"}).json()
@@ -153,7 +154,7 @@ def test_receipts_need_a_sent_order_and_its_own_lines(sent_order, supplier_terms
         site=services.StockSite(depot_id=network["depot"].pk), lines=[(network["products"][0].pk, 5)], actor=None,
     )
     draft = warehouse_api.post(f"/api/purchase-orders/{other.pk}/receipts", receipt("GRN-D", (other.lines.get().pk, 5, 0, "")))
-    assert draft.status_code == 409 and draft.json()["field"] == "state" and "is draft" in draft.json()["detail"]
+    assert draft.status_code == 409 and draft.json()["field"] == "state" and draft.json()["code"] == "invalid_transition"
     foreign = warehouse_api.post(f"/api/purchase-orders/{sent_order.pk}/receipts", receipt("GRN-F", (other.lines.get().pk, 5, 0, "")))
     assert foreign.status_code == 422 and foreign.json()["field"] == "lines.0.line_id"
     expired = warehouse_api.post(f"/api/purchase-orders/{sent_order.pk}/receipts", {

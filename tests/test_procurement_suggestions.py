@@ -120,7 +120,8 @@ def test_the_api_runs_lists_edits_accepts_and_rejects(wave, deals, supplier_term
 
     farm_terms = supplier_terms["farm_first"].pk
     bad = procurement_api.post(f"/api/purchase-suggestions/{fresh['id']}/edit", {"split": [{"supplier_product_id": farm_terms, "quantity": 13}]})
-    assert bad.status_code == 422 and bad.json()["field"] == "split.0.quantity" and "cases of 6" in bad.json()["detail"]
+    assert bad.status_code == 422 and bad.json()["field"] == "split.0.quantity" and bad.json()["code"] == "case_pack"
+    assert "cases of 6" in bad.json()["detail"]
     edited = procurement_api.post(f"/api/purchase-suggestions/{fresh['id']}/edit", {"split": [{"supplier_product_id": farm_terms, "quantity": 18}]})
     assert edited.status_code == 200 and edited.json()["quantity"] == 18 and edited.json()["status"] == "proposed"
     accepted = procurement_api.post(f"/api/purchase-suggestions/{fresh['id']}/accept", {})

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from .models import Depot, PickupPoint, Product, Warehouse
 
@@ -8,6 +9,10 @@ class ProductAdmin(admin.ModelAdmin):
     list_display = ("sku", "name", "category", "unit", "weight_g", "storage_temperature", "shelf_life_days", "is_active")
     list_filter = ("category", "storage_temperature", "is_active")
     search_fields = ("sku", "name")
+    fieldsets = (
+        (None, {"fields": ("sku", "name", "category", "is_active")}),
+        (_("Packing and storage"), {"fields": ("unit", "weight_g", "volume_ml", "storage_temperature", "shelf_life_days")}),
+    )
 
 
 @admin.register(Warehouse)
@@ -28,3 +33,8 @@ class PickupPointAdmin(admin.ModelAdmin):
     list_filter = ("depot", "is_active")
     search_fields = ("code", "name", "address")
     list_select_related = ("depot",)
+    fieldsets = (
+        (None, {"fields": ("code", "name", "depot", "is_active")}),
+        (_("Address and location"), {"fields": ("address", "latitude", "longitude")}),
+        (_("Opening hours"), {"fields": ("opens_at", "closes_at")}),
+    )

@@ -1,4 +1,6 @@
 from django.contrib import admin, messages
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from core.errors import ServiceError
 
@@ -10,8 +12,12 @@ class PipelineStepInline(admin.TabularInline):
     model = PipelineStep
     extra = 0
     can_delete = False
-    fields = ("position", "name", "status", "started_at", "duration_seconds", "attempts", "counts", "error")
+    fields = ("position", "step", "status", "started_at", "duration_seconds", "attempts", "counts", "error")
     readonly_fields = fields
+
+    @admin.display(description=_("step"))
+    def step(self, step: PipelineStep) -> str:
+        return step.label
 
 
 @admin.register(PipelineRun)
@@ -22,7 +28,7 @@ class PipelineRunAdmin(admin.ModelAdmin):
     inlines = [PipelineStepInline]
     actions = ["resume"]
 
-    @admin.action(description="Resume from the first unfinished step")
+    @admin.action(description=_("Resume from the first unfinished step"))
     def resume(self, request, queryset):
         for run in queryset:
             try:
@@ -30,7 +36,7 @@ class PipelineRunAdmin(admin.ModelAdmin):
             except ServiceError as exc:
                 self.message_user(request, f"{run}: {exc.detail}", messages.WARNING)
             else:
-                self.message_user(request, f"{run}: resumed")
+                self.message_user(request, gettext("%(run)s: resumed") % {"run": run})
 
 
 @admin.register(Notice)

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class PipelineConfig(AppConfig):
@@ -6,4 +7,4 @@ class PipelineConfig(AppConfig):
 
     name = "config"
     label = "pipeline"
-    verbose_name = "Nightly pipeline"
+    verbose_name = _("Nightly pipeline")

@@ -1,4 +1,6 @@
 from django.contrib import admin, messages
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from . import services
 from .models import ApiToken, IdempotentRequest
@@ -18,9 +20,13 @@ class ApiTokenAdmin(admin.ModelAdmin):
             return super().save_model(request, obj, form, change)
         raw, token = services.issue_token(user=obj.user, name=obj.name)
         obj.pk = token.pk
-        self.message_user(request, f"Token for {obj.user}: {raw} — copy it now, it is not shown again.", messages.WARNING)
+        self.message_user(
+            request,
+            gettext("Token for %(user)s: %(token)s — copy it now, it is not shown again.") % {"user": obj.user, "token": raw},
+            messages.WARNING,
+        )
 
-    @admin.action(description="Revoke selected tokens")
+    @admin.action(description=_("Revoke selected tokens"))
     def revoke(self, request, queryset):
         for token in queryset:
             services.revoke_token(token)

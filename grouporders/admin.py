@@ -1,4 +1,6 @@
 from django.contrib import admin, messages
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from . import services
 from .models import Deal, DemandLine, GroupLeader, LeaderOrder, OrderLine, Resident, SalesWave
@@ -33,11 +35,14 @@ class SalesWaveAdmin(admin.ModelAdmin):
     inlines = [DealInline]
     actions = ["close_and_aggregate"]
 
-    @admin.action(description="Close and aggregate demand")
+    @admin.action(description=_("Close and aggregate demand"))
     def close_and_aggregate(self, request, queryset):
         for wave in queryset:
             closing = services.close_wave(wave.pk)
-            self.message_user(request, f"{wave}: {closing.demand_lines} demand lines", messages.SUCCESS)
+            self.message_user(
+                request, gettext("%(wave)s: %(count)s demand lines") % {"wave": wave, "count": closing.demand_lines},
+                messages.SUCCESS,
+            )
 
 
 @admin.register(Deal)

@@ -1,25 +1,36 @@
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
-from core.formatting import person_name
 from catalog.models import PickupPoint, Product
+from core.formatting import person_name
 
 
 class LeaderTier(models.TextChoices):
-    ORDINARY = "ordinary"
-    CORE = "core"
+    ORDINARY = "ordinary", _("Ordinary")
+    CORE = "core", _("Core")
 
 
 class GroupLeader(models.Model):
     """A group leader (团长): collects residents' orders for their pickup point(s)."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="group_leader")
-    pickup_points = models.ManyToManyField(PickupPoint, related_name="leaders")
-    tier = models.CharField(max_length=8, choices=LeaderTier.choices, default=LeaderTier.ORDINARY)
-    is_active = models.BooleanField(default=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="group_leader", verbose_name=_("user")
+    )
+    pickup_points = models.ManyToManyField(PickupPoint, related_name="leaders", verbose_name=_("pickup points"))
+    tier = models.CharField(
+        _("tier"), max_length=8, choices=LeaderTier.choices, default=LeaderTier.ORDINARY,
+        help_text=_("Core leaders earn a higher commission rate."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
     # A partner's business number (unlike residents' phones, kept whole): drivers see it masked.
-    phone = models.CharField(max_length=20, blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True, help_text=_("Kept whole; drivers see it masked."))
+
+    class Meta:
+        verbose_name = _("group leader")
+        verbose_name_plural = _("group leaders")
 
     def __str__(self) -> str:
         return person_name(self.user.first_name, self.user.last_name, self.user.username)
@@ -33,39 +44,50 @@ def current_consent_version() -> str:
 class Resident(models.Model):
     """A resident who orders through a leader. The phone is kept only masked and as a keyed hash."""
 
-    name = models.CharField(max_length=100)
-    phone_masked = models.CharField(max_length=20)
-    phone_hash = models.CharField(max_length=64, unique=True)
-    consent = models.BooleanField(default=False)
-    consent_at = models.DateTimeField(null=True, blank=True)
-    consent_version = models.CharField(
-        max_length=32, blank=True, default=current_consent_version, help_text="The consent wording the resident was shown."
+    name = models.CharField(_("name"), max_length=100)
+    phone_masked = models.CharField(_("phone (masked)"), max_length=20)
+    phone_hash = models.CharField(
+        _("phone hash"), max_length=64, unique=True, help_text=_("Keyed hash of the phone number, to find the resident again.")
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    erased_at = models.DateTimeField(null=True, blank=True, help_text="Personal fields anonymised; amounts kept.")
+    consent = models.BooleanField(_("privacy consent"), default=False)
+    consent_at = models.DateTimeField(_("consented at"), null=True, blank=True)
+    consent_version = models.CharField(
+        _("consent version"), max_length=32, blank=True, default=current_consent_version,
+        help_text=_("The consent wording the resident was shown."),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    erased_at = models.DateTimeField(
+        _("erased at"), null=True, blank=True, help_text=_("Personal fields anonymised; amounts kept.")
+    )
+
+    class Meta:
+        verbose_name = _("resident")
+        verbose_name_plural = _("residents")
 
     def __str__(self) -> str:
         return f"{self.name} {self.phone_masked}"
 
 
 class WaveStatus(models.TextChoices):
-    OPEN = "open"
-    CLOSED = "closed"
+    OPEN = "open", pgettext_lazy("wave", "Open")
+    CLOSED = "closed", pgettext_lazy("wave", "Closed")
 
 
 class SalesWave(models.Model):
     """The sales wave for one delivery day; orders lock at its cutoff."""
 
-    delivery_date = models.DateField(unique=True)
-    cutoff_at = models.DateTimeField()
-    status = models.CharField(max_length=8, choices=WaveStatus.choices, default=WaveStatus.OPEN)
-    closed_at = models.DateTimeField(null=True, blank=True)
+    delivery_date = models.DateField(_("delivery day"), unique=True)
+    cutoff_at = models.DateTimeField(_("cutoff"), help_text=_("Orders lock at this time."))
+    status = models.CharField(_("status"), max_length=8, choices=WaveStatus.choices, default=WaveStatus.OPEN)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-delivery_date"]
+        verbose_name = _("sales wave")
+        verbose_name_plural = _("sales waves")
 
     def __str__(self) -> str:
-        return f"wave {self.delivery_date}"
+        return gettext("wave %(day)s") % {"day": self.delivery_date}
 
     def accepts_orders(self, now=None) -> bool:
         return self.status == WaveStatus.OPEN and (now or timezone.now()) < self.cutoff_at
@@ -74,17 +96,27 @@ class SalesWave(models.Model):
 class Deal(models.Model):
     """A product offered in a wave at a price, optionally limited in total and per resident."""
 
-    wave = models.ForeignKey(SalesWave, on_delete=models.PROTECT, related_name="deals")
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="deals")
-    price = models.DecimalField(max_digits=10, decimal_places=2)
-    quantity_limit = models.PositiveIntegerField(null=True, blank=True)
-    per_resident_limit = models.PositiveIntegerField(null=True, blank=True)
-    is_promotion = models.BooleanField(default=False, help_text="Promoted on the day; forecasts expect an uplift.")
+    wave = models.ForeignKey(SalesWave, on_delete=models.PROTECT, related_name="deals", verbose_name=_("sales wave"))
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="deals", verbose_name=_("product"))
+    price = models.DecimalField(_("price"), max_digits=10, decimal_places=2, help_text=_("Per unit, in yuan."))
+    quantity_limit = models.PositiveIntegerField(
+        _("quantity limit"), null=True, blank=True, help_text=_("Units for sale in total; empty: no limit.")
+    )
+    per_resident_limit = models.PositiveIntegerField(
+        _("limit per resident"), null=True, blank=True, help_text=_("Empty: no limit.")
+    )
+    is_promotion = models.BooleanField(
+        _("promotion"), default=False, help_text=_("Promoted on the day; forecasts expect an uplift.")
+    )
     # Kept up to date only for limited deals, where it guards against overselling.
-    sold_quantity = models.PositiveIntegerField(default=0)
+    sold_quantity = models.PositiveIntegerField(
+        _("sold quantity"), default=0, help_text=_("Counted only for deals with a quantity limit.")
+    )
 
     class Meta:
         ordering = ["id"]
+        verbose_name = _("deal")
+        verbose_name_plural = _("deals")
         constraints = [
             models.UniqueConstraint(fields=["wave", "product"], name="one_deal_per_product_per_wave"),
             models.CheckConstraint(condition=models.Q(price__gt=0), name="deal_price_positive"),
@@ -101,41 +133,49 @@ class Deal(models.Model):
 class LeaderOrder(models.Model):
     """The one consolidated order a leader submits for a pickup point in a wave."""
 
-    leader = models.ForeignKey(GroupLeader, on_delete=models.PROTECT, related_name="orders")
-    pickup_point = models.ForeignKey(PickupPoint, on_delete=models.PROTECT, related_name="leader_orders")
-    wave = models.ForeignKey(SalesWave, on_delete=models.PROTECT, related_name="leader_orders")
-    submitted_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
-    revision = models.PositiveIntegerField(default=0, help_text="Counts submissions and cancellations.")
+    leader = models.ForeignKey(GroupLeader, on_delete=models.PROTECT, related_name="orders", verbose_name=_("group leader"))
+    pickup_point = models.ForeignKey(
+        PickupPoint, on_delete=models.PROTECT, related_name="leader_orders", verbose_name=_("pickup point")
+    )
+    wave = models.ForeignKey(SalesWave, on_delete=models.PROTECT, related_name="leader_orders", verbose_name=_("sales wave"))
+    submitted_at = models.DateTimeField(_("submitted at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    revision = models.PositiveIntegerField(_("revision"), default=0, help_text=_("Counts submissions and cancellations."))
 
     class Meta:
         ordering = ["id"]
+        verbose_name = _("leader order")
+        verbose_name_plural = _("leader orders")
         constraints = [
             models.UniqueConstraint(fields=["leader", "pickup_point", "wave"], name="one_order_per_leader_point_wave"),
         ]
 
     def __str__(self) -> str:
-        return f"order {self.pk} {self.pickup_point.code} {self.wave.delivery_date}"
+        return gettext("order %(number)s %(point)s %(day)s") % {
+            "number": self.pk, "point": self.pickup_point.code, "day": self.wave.delivery_date,
+        }
 
 
 class LineStatus(models.TextChoices):
-    ACTIVE = "active"
-    CANCELLED = "cancelled"
+    ACTIVE = "active", pgettext_lazy("order line", "Active")
+    CANCELLED = "cancelled", pgettext_lazy("order line", "Cancelled")
 
 
 class OrderLine(models.Model):
     """One resident's quantity of one deal within a leader order."""
 
-    order = models.ForeignKey(LeaderOrder, on_delete=models.CASCADE, related_name="lines")
-    resident = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="order_lines")
-    deal = models.ForeignKey(Deal, on_delete=models.PROTECT, related_name="order_lines")
-    quantity = models.PositiveIntegerField()
-    unit_price = models.DecimalField(max_digits=10, decimal_places=2)
-    status = models.CharField(max_length=10, choices=LineStatus.choices, default=LineStatus.ACTIVE)
-    cancelled_at = models.DateTimeField(null=True, blank=True)
+    order = models.ForeignKey(LeaderOrder, on_delete=models.CASCADE, related_name="lines", verbose_name=_("leader order"))
+    resident = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="order_lines", verbose_name=_("resident"))
+    deal = models.ForeignKey(Deal, on_delete=models.PROTECT, related_name="order_lines", verbose_name=_("deal"))
+    quantity = models.PositiveIntegerField(_("quantity"))
+    unit_price = models.DecimalField(_("unit price"), max_digits=10, decimal_places=2)
+    status = models.CharField(_("status"), max_length=10, choices=LineStatus.choices, default=LineStatus.ACTIVE)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
+        verbose_name = _("order line")
+        verbose_name_plural = _("order lines")
         constraints = [
             models.CheckConstraint(condition=models.Q(quantity__gt=0), name="order_line_quantity_positive"),
             models.UniqueConstraint(
@@ -154,19 +194,26 @@ class DemandLine(models.Model):
     so the references are kept by Django (CASCADE/PROTECT) rather than by database constraints.
     """
 
-    wave = models.ForeignKey(SalesWave, on_delete=models.CASCADE, related_name="demand_lines", db_constraint=False)
-    delivery_date = models.DateField()
-    pickup_point = models.ForeignKey(
-        PickupPoint, on_delete=models.PROTECT, related_name="demand_lines", db_constraint=False, db_index=False
+    wave = models.ForeignKey(
+        SalesWave, on_delete=models.CASCADE, related_name="demand_lines", db_constraint=False, verbose_name=_("sales wave")
     )
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="demand_lines", db_constraint=False)
-    quantity = models.PositiveIntegerField()
-    order_count = models.PositiveIntegerField()
-    line_count = models.PositiveIntegerField()
-    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    delivery_date = models.DateField(_("delivery day"))
+    pickup_point = models.ForeignKey(
+        PickupPoint, on_delete=models.PROTECT, related_name="demand_lines", db_constraint=False, db_index=False,
+        verbose_name=_("pickup point"),
+    )
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, related_name="demand_lines", db_constraint=False, verbose_name=_("product")
+    )
+    quantity = models.PositiveIntegerField(_("quantity"))
+    order_count = models.PositiveIntegerField(_("order count"))
+    line_count = models.PositiveIntegerField(_("line count"))
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
 
     class Meta:
         ordering = ["delivery_date", "pickup_point_id", "product_id"]
+        verbose_name = _("demand line")
+        verbose_name_plural = _("demand lines")
         constraints = [
             models.UniqueConstraint(fields=["delivery_date", "pickup_point", "product"], name="one_demand_line_per_day_point_product"),
         ]

@@ -1,4 +1,6 @@
 from django.contrib import admin, messages
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from . import services
 from .models import Claim, ClaimStatus, Collection, CommissionEntry, HeadLeaderLink, PickupCode, PickupLine, Receipt, Refund
@@ -63,14 +65,14 @@ class ClaimAdmin(ReadOnlyAdmin):
 
     def _decide(self, request, queryset, approve: bool):
         for claim in queryset.filter(status=ClaimStatus.OPEN):
-            services.decide_claim(user=request.user, claim_id=claim.pk, approve=approve, note="decided in the admin")
-        self.message_user(request, "Decided the open claims among those selected.", messages.SUCCESS)
+            services.decide_claim(user=request.user, claim_id=claim.pk, approve=approve, note=gettext("decided in the admin"))
+        self.message_user(request, gettext("Decided the open claims among those selected."), messages.SUCCESS)
 
-    @admin.action(description="Approve (refund the exact amount)")
+    @admin.action(description=_("Approve (refund the exact amount)"))
     def approve(self, request, queryset):
         self._decide(request, queryset, True)
 
-    @admin.action(description="Reject")
+    @admin.action(description=_("Reject"))
     def reject(self, request, queryset):
         self._decide(request, queryset, False)
 

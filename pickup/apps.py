@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class PickupConfig(AppConfig):
     name = "pickup"
-    verbose_name = "Pickup: receipt at the point, pickup codes, refunds, after-sales, leader commission"
+    verbose_name = _("Pickup")

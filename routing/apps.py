@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import pgettext_lazy
 
 
 class RoutingConfig(AppConfig):
     name = "routing"
-    verbose_name = "Routing: vehicles, drivers, route plans and stops"
+    verbose_name = pgettext_lazy("app", "Delivery")

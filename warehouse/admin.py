@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from .models import Allocation, DemandForecast, LineShortage, Lot, SortList, SortListStop, StockMove
 
@@ -62,7 +63,7 @@ class LineShortageAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(reason=LineShortage.reason_expression())
 
-    @admin.display(description="reason")
+    @admin.display(description=_("reason"))
     def reason(self, shortage: LineShortage) -> str:
         return shortage.reason
 

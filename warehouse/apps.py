@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class WarehouseConfig(AppConfig):
     name = "warehouse"
-    verbose_name = "Warehouse: stock, forecasts, allocation, pick lists"
+    verbose_name = _("Warehouse")

@@ -7,6 +7,7 @@ from math import cos, radians
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from catalog.models import Depot
 from grouporders.demo import CODE_PREFIX
@@ -149,6 +150,22 @@ def _depots(summary: dict, base_url: str) -> list[dict]:
     return depots
 
 
+# The simulator's phases and the cities' sizes as the report names them (summary.json keeps the codes).
+PHASE_LABELS = {
+    "orders": gettext_lazy("leaders' orders"), "forecast_and_purchase": gettext_lazy("forecast and purchasing"),
+    "goods_receipt": gettext_lazy("goods receipts"), "pipeline": gettext_lazy("nightly pipeline"), "morning_jobs": gettext_lazy("morning jobs"),
+    "deliveries": gettext_lazy("deliveries"), "point_receipts": gettext_lazy("receipts at the points"), "collection": gettext_lazy("collection"),
+    "claims": gettext_lazy("after-sales claims"),
+}
+CITY_LABELS = {"tiny": gettext_lazy("tiny"), "small": gettext_lazy("small"), "medium": gettext_lazy("medium"), "large": gettext_lazy("large")}
+
+
+def _timing_rows(days: list[dict], per_day, labels) -> list[tuple[str, list]]:
+    """(label, [value per day]) for every name the first day has, in its order."""
+    names = list(per_day(days[0]))
+    return [(str(labels.get(name, name)), [per_day(d).get(name) for d in days]) for name in names]
+
+
 def render(summary: dict, *, base_url: str) -> str:
     days = summary["days"]
     labels = [d["delivery_date"][5:] for d in days]
@@ -160,12 +177,16 @@ def render(summary: dict, *, base_url: str) -> str:
             _("pickup"): [d["pickup_rate"] for d in days], _("forecast WAPE"): [d["forecast_wape"] for d in days],
         }),
         _("Km per order"): bar_chart(labels, [d["km_per_order"] or 0 for d in days], colour=COLOURS[3]),
-        _("Simulator phases (s)"): stacked_chart(labels, [d["timings"]["phases"] for d in days]),
+        _("Simulator phases (s)"): stacked_chart(labels, [
+            {str(PHASE_LABELS.get(k, k)): v for k, v in d["timings"]["phases"].items()} for d in days
+        ]),
         _("Pipeline steps (s)"): stacked_chart(labels, [
             {str(STEP_LABELS.get(k, k)): v or 0 for k, v in d["timings"]["pipeline_steps"].items()} for d in days
         ]),
     }
     return render_to_string("pipeline/report.html", {
         "s": summary, "days": days, "charts": charts, "depots": _depots(summary, base_url), "base_url": base_url,
-        "last_day": days[-1]["delivery_date"],
+        "last_day": days[-1]["delivery_date"], "city_label": CITY_LABELS.get(summary["city"], summary["city"]),
+        "step_rows": _timing_rows(days, lambda d: {s["name"]: s for s in d["pipeline"]["steps"]}, STEP_LABELS),
+        "phase_rows": _timing_rows(days, lambda d: d["timings"]["phases"], PHASE_LABELS),
     })

@@ -27,8 +27,10 @@ def browser():
     # No sandbox as root in CI; no background networking on a machine without outside access.
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--no-first-run", "--window-size=1280,900"):
+                 "--no-first-run", "--window-size=1280,900", "--lang=zh-CN"):
         options.add_argument(flag)
+    # A phone in China asks for Chinese (Accept-Language: zh-CN), so the pages answer in zh-hans.
+    options.add_experimental_option("prefs", {"intl.accept_languages": "zh-CN,zh"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(30)
     yield driver
@@ -44,7 +46,7 @@ def test_warehouse_staff_log_in_and_see_the_days_pick_lists(browser, live_server
     make_user("picker", "warehouse")
     _log_in(browser, live_server, f"/warehouse/pick-lists/?date={allocated_day.isoformat()}", "picker")
 
-    assert browser.find_element(By.TAG_NAME, "h1").text.startswith("Pick lists for")
+    assert browser.find_element(By.TAG_NAME, "h1").text.endswith("拣货单")
     page = browser.find_element(By.TAG_NAME, "main").text
     assert "SKU1" in page and "SKU2" in page and "R1" in page
     links = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "a[href$='.pdf'], a[href*='.pdf?']")]
@@ -77,12 +79,12 @@ def test_a_driver_confirms_a_stop_and_the_dashboard_shows_the_day(browser, live_
     call_command("pipeline", "start", "--date", day)
 
     _log_in(browser, live_server, f"/routing/driver/?date={day}", "driver-1")
-    for button in ("Arrived", "Delivered"):
+    for button in ("确认到达", "确认送达"):
         first_stop = browser.find_element(By.CSS_SELECTOR, ".stop")
         first_stop.find_element(By.XPATH, f".//button[text()='{button}']").click()
         # Each button posts and redirects back: wait for the new page before looking at it.
         WebDriverWait(browser, 15).until(expected_conditions.staleness_of(first_stop))
-    assert "Delivered" in browser.find_element(By.CSS_SELECTOR, ".stop.done").text
+    assert "已送达" in browser.find_element(By.CSS_SELECTOR, ".stop.done").text
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / "driver-route.png"))
 
@@ -90,6 +92,6 @@ def test_a_driver_confirms_a_stop_and_the_dashboard_shows_the_day(browser, live_
     _log_in(browser, live_server, f"/dashboard/?date={day}", "ops")
     kpis = {row.find_element(By.TAG_NAME, "th").text: row.find_element(By.TAG_NAME, "td").text
             for row in browser.find_elements(By.CSS_SELECTOR, "#kpis tr")}
-    assert kpis["Leader orders"] == "3" and kpis["Stops delivered"] == "1" and kpis["Routes"] == "1"
+    assert kpis["团长订单数"] == "3" and kpis["已送达站点"] == "1" and kpis["线路数"] == "1"
     assert "成功" in browser.find_element(By.CSS_SELECTOR, "table.run").text
     browser.save_screenshot(str(ARTIFACTS / "operator-dashboard.png"))

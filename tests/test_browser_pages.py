@@ -29,13 +29,13 @@ def test_a_leader_confirms_a_receipt_and_hands_over_with_a_residents_code(browse
     # Two of the six bags of rice came; the apples all did.
     browser.find_element(By.NAME, f"received_{day.rice.pk}").send_keys("2")
     browser.find_element(By.NAME, f"received_{day.apples.pk}").send_keys("3")
-    submit(browser.find_element(By.XPATH, "//button[text()='Confirm receipt']"))
-    assert "1 came short" in browser.find_element(By.CSS_SELECTOR, ".messages").text
+    submit(browser.find_element(By.XPATH, "//button[text()='确认收货']"))
+    assert "其中 1 种少到" in browser.find_element(By.CSS_SELECTOR, ".messages").text
     claims = browser.find_element(By.ID, "receipt-claims").text
     assert "李强" in claims and "蔡敏" in claims and "138****0003" in claims
 
     browser.find_element(By.NAME, "code").send_keys(codes["王芳"])
-    submit(browser.find_element(By.XPATH, "//button[text()='Check']"))
+    submit(browser.find_element(By.XPATH, "//button[text()='核验']"))
     assert "王芳 138****0001" in browser.find_element(By.ID, "hand-over").text
     rice_line = day.line("王芳", day.rice)
     rice = browser.find_element(By.NAME, f"quantity_{rice_line.pk}")
@@ -43,8 +43,8 @@ def test_a_leader_confirms_a_receipt_and_hands_over_with_a_residents_code(browse
     rice.send_keys("1")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / "leader-pickup-code.png"))
-    submit(browser.find_element(By.XPATH, "//button[text()='Hand over the quantities entered']"))
-    assert "Handed over to 王芳 (138****0001)" in browser.find_element(By.CSS_SELECTOR, ".messages").text
+    submit(browser.find_element(By.XPATH, "//button[text()='按填写数量交付']"))
+    assert "已交付给 王芳（138****0001）" in browser.find_element(By.CSS_SELECTOR, ".messages").text
     browser.save_screenshot(str(ARTIFACTS / "leader-pickup-handed-over.png"))
 
     assert sorted(Receipt.objects.values_list("product_id", "received_quantity")) == sorted([(day.rice.pk, 2), (day.apples.pk, 3)])

@@ -97,7 +97,7 @@ def network(db):
     ]
     products = [
         Product.objects.create(
-            sku=f"SKU{i}", name=PRODUCT_NAMES[i - 1], category="fruit" if i % 2 else "veg", unit="bag",
+            sku=f"SKU{i}", name=PRODUCT_NAMES[i - 1], category="fruit" if i % 2 else "veg", unit="袋",
             weight_g=500, volume_ml=800, storage_temperature="chilled", shelf_life_days=5,
         )
         for i in range(1, 4)

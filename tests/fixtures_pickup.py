@@ -61,7 +61,7 @@ def pickup_day(network, wave, leader, leader_api, operator_api, warehouse_api, f
     p1, p2 = network["points"][0], network["points"][1]
     apples = network["products"][0]  # chilled, shelf life 5 days: written off when not collected
     rice = Product.objects.create(
-        sku="RICE5", name="东北大米 5kg/袋", category="grocery", unit="bag", weight_g=5000, volume_ml=6000,
+        sku="RICE5", name="东北大米 5kg/袋", category="grocery", unit="袋", weight_g=5000, volume_ml=6000,
         storage_temperature="ambient", shelf_life_days=180,
     )
     apple_deal = order_services.create_deal(wave_id=wave.pk, product_id=apples.pk, price=Decimal("12.50"))

@@ -29,9 +29,9 @@ def test_close_wave_runs_in_a_worker_through_the_broker(celery_worker, network, 
         wave_id=wave.pk,
         pickup_point_id=p1.pk,
         lines=[
-            _line("Wang Fang", "13800000001", deal_a, 2),
-            _line("Li Min", "13800000002", deal_a, 1),
-            _line("Li Min", "13800000002", deal_b, 3),
+            _line("王芳", "13800000001", deal_a, 2),
+            _line("李敏", "13800000002", deal_a, 1),
+            _line("李敏", "13800000002", deal_b, 3),
         ],
     )
     order2 = services.submit_leader_order(

@@ -185,10 +185,10 @@ def test_operator_creates_waves_and_deals(operator_api, leader_api, network):
 
 def test_a_resident_who_consents_later_records_the_wording_shown_then(leader_api, wave, deals, point, settings):
     def submit(consent, key):
-        payload = order_payload(wave, point, [("Wang Fang", "13800000001", deals[0], 1)])
+        payload = order_payload(wave, point, [("王芳", "13800000001", deals[0], 1)])
         payload["lines"][0]["resident"]["consent"] = consent
         assert leader_api.post("/api/orders", payload, headers={"Idempotency-Key": key}).status_code in (200, 201)
-        return Resident.objects.get(name="Wang Fang")
+        return Resident.objects.get(name="王芳")
 
     settings.RESIDENT_CONSENT_VERSION = "2026-01"
     assert submit(False, "first").consent is False

@@ -37,7 +37,7 @@ def ordered_day(network, wave, deals, leader, other_leader):
     unlimited, limited = deals
     p1, p2, p3 = network["points"]
     order_services.submit_leader_order(user=leader, wave_id=wave.pk, pickup_point_id=p1.pk, lines=[
-        _line("Wang Fang", "13800000001", unlimited, 2), _line("Li Min", "13800000002", limited, 5)])
+        _line("王芳", "13800000001", unlimited, 2), _line("李敏", "13800000002", limited, 5)])
     order_services.submit_leader_order(user=leader, wave_id=wave.pk, pickup_point_id=p2.pk, lines=[
         _line("Zhou Jing", "13800000003", limited, 5), _line("Chen Wei", "13800000004", unlimited, 1)])
     order_services.submit_leader_order(user=other_leader, wave_id=wave.pk, pickup_point_id=p3.pk, lines=[

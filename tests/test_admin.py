@@ -90,3 +90,30 @@ def test_admin_actions_and_messages_are_chinese(client, admin_user):
     assert revoked.status_code == 200
     token.refresh_from_db()
     assert token.revoked_at is not None
+
+
+def test_choices_keep_their_stored_values_and_show_chinese_labels(client, admin_user, leader):
+    from grouporders.models import GroupLeader, LeaderTier, LineStatus, WaveStatus
+    from warehouse.models import MoveKind
+
+    assert [LeaderTier.ORDINARY, WaveStatus.CLOSED, LineStatus.CANCELLED, MoveKind.WRITE_OFF] == [
+        "ordinary", "closed", "cancelled", "write_off",
+    ]
+    assert GroupLeader.objects.get(user=leader).tier == "ordinary"
+    client.force_login(admin_user)
+    page = client.get(reverse("admin:warehouse_stockmove_changelist")).content.decode()
+    assert "库存流水" in page
+    leaders = client.get(reverse("admin:grouporders_groupleader_changelist"), {"tier__exact": "ordinary"}).content.decode()
+    assert "普通" in leaders and "王丽" in leaders
+
+
+def test_a_driver_without_the_driver_role_is_refused_in_chinese(client, admin_user, network):
+    from tests.conftest import make_user
+
+    clerk = make_user("clerk", "warehouse", first_name="强", last_name="李")
+    client.force_login(admin_user)
+    page = client.post(reverse("admin:routing_driver_add"), {
+        "user": clerk.pk, "shift_start": "06:00", "shift_end": "14:00", "is_active": "on",
+    })
+    assert page.status_code == 200
+    assert "没有司机角色" in page.content.decode()

@@ -805,7 +805,7 @@ def _return_group(delivery_date: date, point_id: int, product_id: int, now: date
         if disposition == Disposition.RESTOCKED:
             warehouse_services.receive_lot(
                 product_id=product_id, site=warehouse_services.StockSite(depot_id=point.depot_id), quantity=units,
-                expiry_date=expiry, source=LotSource.RETURN, reference=f"uncollected at {point.code} on {delivery_date}",
+                expiry_date=expiry, source=LotSource.RETURN, reference=_("uncollected at %(point)s on %(day)s") % {"point": point.code, "day": delivery_date},
                 received_at=now,
             )
         refunds = []

@@ -137,7 +137,7 @@ def transfer_stock(*, lot_id: int, to: StockSite, quantity: int, actor=None, bin
         target = Lot.objects.create(
             product_id=source.product_id, warehouse_id=to.warehouse_id, depot_id=to.depot_id, quantity=quantity,
             expiry_date=source.expiry_date, received_at=source.received_at, source=LotSource.ADJUSTMENT,
-            reference=f"transfer from lot {lot_id}", bin_location=bin_location,
+            reference=_("transfer from lot %(lot_id)s") % {"lot_id": lot_id}, bin_location=bin_location,
         )
         StockMove.objects.create(
             lot=target, kind=MoveKind.TRANSFER, quantity=quantity, actor=actor,

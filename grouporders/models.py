@@ -185,6 +185,9 @@ class OrderLine(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} {self.pk}"
+
 
 class DemandLine(models.Model):
     """Demand after the cutoff per (delivery day, pickup point, product); rebuilt by closing the wave.
@@ -217,3 +220,6 @@ class DemandLine(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["delivery_date", "pickup_point", "product"], name="one_demand_line_per_day_point_product"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} {self.pk}"

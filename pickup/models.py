@@ -140,6 +140,9 @@ class Collection(models.Model):
         verbose_name_plural = _("collections")
         constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="collection_quantity_positive")]
 
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} {self.pk}"
+
 
 class PickupCode(models.Model):
     """A resident's pickup code for a delivery day. Only a keyed hash is stored; the code is shown once."""

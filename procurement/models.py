@@ -237,6 +237,9 @@ class PurchaseOrderTransition(models.Model):
         verbose_name = _("purchase order state change")
         verbose_name_plural = _("purchase order state changes")
 
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} {self.pk}"
+
 
 class GoodsReceipt(models.Model):
     """A delivery note checked in against a purchase order; its document number makes it idempotent."""
@@ -289,3 +292,6 @@ class GoodsReceiptLine(models.Model):
                 name="goods_receipt_line_not_empty",
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} {self.pk}"

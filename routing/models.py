@@ -222,6 +222,9 @@ class RouteStopLine(models.Model):
         verbose_name_plural = _("stop lines")
         constraints = [models.UniqueConstraint(fields=["stop", "product"], name="one_line_per_product_per_stop")]
 
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} {self.pk}"
+
 
 class DroppedStop(models.Model):
     """A pickup point the plan could not serve, and why; its goods stay at the depot."""
@@ -241,3 +244,6 @@ class DroppedStop(models.Model):
         verbose_name = _("dropped stop")
         verbose_name_plural = _("dropped stops")
         constraints = [models.UniqueConstraint(fields=["plan", "pickup_point"], name="pickup_point_dropped_once_per_plan")]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} {self.pk}"

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 from django.db.models import Sum
+from django.utils import translation
 
 from grouporders import services as order_services
 from tests.conftest import order_payload
@@ -46,8 +47,12 @@ def test_short_stock_is_shared_fairly_and_every_cut_resident_is_refunded(day, ne
     cuts = {s.order_line.resident.name: (s.quantity, s.refund_amount) for s in LineShortage.objects.select_related("order_line__resident")}
     assert cuts == {"A": (5, Decimal("62.50")), "B": (3, Decimal("37.50")), "C": (2, Decimal("25.00")), "D": (5, Decimal("62.50"))}
     assert summary.refund_amount == Decimal("187.50")
-    reason = LineShortage.objects.filter(order_line__resident__name="A").values_list(LineShortage.reason_expression(), flat=True).get()
+    with translation.override("en"):
+        reason = LineShortage.objects.filter(order_line__resident__name="A").values_list(LineShortage.reason_expression(), flat=True).get()
     assert reason == f"stock short for {day}: the pickup point received 8 of the 16 units ordered (a fair share of what was in stock); 5 of this line refunded"
+    with translation.override("zh-hans"):
+        chinese = LineShortage.objects.filter(order_line__resident__name="A").values_list(LineShortage.reason_expression(), flat=True).get()
+    assert chinese == f"{day} 库存不足：自提点订购 16 件，按库存公平分配到 8 件；本行退款 5 件"
 
 
 def test_first_expiry_first_out_and_nothing_too_close_to_expiry(day, deals):

@@ -1,3 +1,5 @@
+import re
+
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Cast, Concat
@@ -86,6 +88,9 @@ class StockMove(models.Model):
         verbose_name_plural = _("stock ledger")
         constraints = [models.CheckConstraint(condition=~models.Q(quantity=0), name="stock_move_not_zero")]
 
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} {self.pk}"
+
 
 class DemandForecast(models.Model):
     """Forecast demand for a delivery day, per product at a pickup point or at a whole depot."""
@@ -122,6 +127,9 @@ class DemandForecast(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} {self.pk}"
+
 
 # Allocations and shortages are rebuilt wholesale for a day, up to a million rows a night, from rows
 # that the same transaction has read and locked. Their references (all PROTECT) are kept by Django,
@@ -149,6 +157,9 @@ class Allocation(models.Model):
         indexes = [models.Index(fields=["delivery_date", "pickup_point"], name="allocation_day_point")]
         constraints = [models.CheckConstraint(condition=models.Q(quantity__gt=0), name="allocation_quantity_positive")]
 
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} {self.pk}"
+
 
 class LineShortage(models.Model):
     """The part of a resident's order line that stock could not fill, and the refund it is owed."""
@@ -172,19 +183,25 @@ class LineShortage(models.Model):
         verbose_name_plural = _("shortages")
         constraints = [models.CheckConstraint(condition=models.Q(quantity__gt=0), name="shortage_quantity_positive")]
 
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} {self.pk}"
+
     @staticmethod
     def reason_expression():
-        """Why the line was cut, in words, as a query expression: refunds are written from it in the
-        database (a large city's day has tens of thousands of cut lines)."""
-        def text(field):
-            return Cast(field, models.CharField())
-
-        return Concat(
-            models.Value("stock short for "), text("delivery_date"), models.Value(": the pickup point received "),
-            text("point_allocated"), models.Value(" of the "), text("point_demanded"),
-            models.Value(" units ordered (a fair share of what was in stock); "), text("quantity"),
-            models.Value(" of this line refunded"), output_field=models.CharField(),
+        """Why the line was cut, in words of the active language, as a query expression: refunds are written from it
+        in the database (a large city's day has tens of thousands of cut lines). The one translated sentence is cut
+        at its placeholders, so a translation may put them in the order its language needs."""
+        fields = {"day": "delivery_date", "allocated": "point_allocated", "demanded": "point_demanded", "quantity": "quantity"}
+        sentence = gettext(
+            "stock short for %(day)s: the pickup point received %(allocated)s of the %(demanded)s units ordered"
+            " (a fair share of what was in stock); %(quantity)s of this line refunded"
         )
+        parts = [
+            Cast(fields[piece], models.CharField()) if index % 2 else models.Value(piece)
+            for index, piece in enumerate(re.split(r"%\((\w+)\)s", sentence))
+            if index % 2 or piece
+        ]
+        return Concat(*parts, output_field=models.CharField())
 
 
 class SortList(models.Model):
@@ -222,3 +239,6 @@ class SortListStop(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["sort_list", "stop_number"], name="one_stop_number_per_sort_list"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} {self.pk}"

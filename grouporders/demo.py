@@ -107,6 +107,7 @@ COMPOUNDS_ZH = [
     "紫金港花园", "城西银泰城", "和睦新村", "大关西苑", "米市巷小区", "采荷人家", "景芳三区", "江南春城", "东方郡", "西溪诚园",
     "闲林山水", "良渚文化村", "九堡家苑", "下沙阳光城", "富春山居", "锦城花园",
 ]
+PHASES_ZH = ["", "", "二期", "三期"]  # most points are in a compound's first (unnamed) phase
 GATES_ZH = ["南门", "北门", "东门", "西门", ""]
 SHOPS_ZH = ["便利店", "水果店", "生鲜店", "社区超市", "烟酒店", "菜鸟驿站", "洗衣店", "药店"]
 SURNAMES_ZH = ["王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "沈", "陆", "朱", "胡"]
@@ -248,9 +249,14 @@ def _products(shape: CityShape, locale: str) -> list[Product]:
 
 
 def _point_name_zh(rng: random.Random, taken: set[str]) -> str:
-    """A compound's building (翠苑一区3幢) or a shop at its gate (金色家园南门便利店), unique in the city."""
-    while True:
-        compound = rng.choice(COMPOUNDS_ZH)
+    """A compound's building (翠苑一区3幢) or a shop at its gate (金色家园南门便利店), unique in the city.
+
+    Large compounds are built in phases (二期), which gives a 3,000-point city room: 26 compounds × 4
+    phases × (40 buildings + 40 gate shops) = 8,320 names. Past a few collisions the name takes the
+    next free building number of its compound, so the loop always ends.
+    """
+    for _attempt in range(20):
+        compound = rng.choice(COMPOUNDS_ZH) + rng.choice(PHASES_ZH)
         if rng.random() < 0.5:
             name = f"{compound}{rng.randint(1, 40)}幢"
         else:
@@ -258,6 +264,11 @@ def _point_name_zh(rng: random.Random, taken: set[str]) -> str:
         if name not in taken:
             taken.add(name)
             return name
+    building = 41
+    while f"{compound}{building}幢" in taken:
+        building += 1
+    taken.add(f"{compound}{building}幢")
+    return f"{compound}{building}幢"
 
 
 def _points(rng: random.Random, depots: list[Depot], count: int, locale: str, districts: dict) -> list[PickupPoint]:

@@ -172,6 +172,18 @@ def order_payload(wave: SalesWave, point, lines):
 
 
 @pytest.fixture(autouse=True)
+def default_language():
+    """Each test starts in the default language: a request's Accept-Language stays active in the thread
+    after the test client returns, which would make a service's wording depend on the tests before it."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

@@ -8,6 +8,15 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from catalog import services
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """These tests compare the English wording (the loader's report, the solver's drop reasons)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
 from catalog.models import Depot, PickupPoint, Product, Warehouse
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

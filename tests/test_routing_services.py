@@ -14,6 +14,15 @@ from warehouse.models import Allocation, SortListStop
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def english():
+    """These tests compare the English wording (the loader's report, the solver's drop reasons)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 def plan(depot, **kwargs):
     return services.plan_depot_routes(depot_id=depot.pk, delivery_date=ROUTING_DAY, **kwargs)
 

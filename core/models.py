@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
 
 class Role(models.TextChoices):
@@ -11,6 +12,11 @@ class Role(models.TextChoices):
     PROCUREMENT = "procurement", _("procurement")
     DRIVER = "driver", _("driver")
     OPERATOR = "operator", _("operator")
+
+
+def role_list(roles) -> str:
+    """Roles as people call them, listed in the reader's language: 团长、运营 / group leader, operator."""
+    return pgettext("list separator", ", ").join(str(Role(role).label) if role in Role.values else role for role in roles)
 
 
 class ApiToken(models.Model):

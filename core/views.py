@@ -4,16 +4,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext
 
-from .models import Role
+from .models import role_list
 from .selectors import roles_of
-
-# The roles as a 403 page names them.
-ROLE_NAMES = {
-    Role.LEADER: gettext_lazy("group leaders"), Role.WAREHOUSE: gettext_lazy("warehouse staff"),
-    Role.PROCUREMENT: gettext_lazy("procurement"), Role.DRIVER: gettext_lazy("drivers"), Role.OPERATOR: gettext_lazy("operators"),
-}
 
 
 def role_required(*roles: str):
@@ -24,8 +17,7 @@ def role_required(*roles: str):
         @login_required
         def wrapped(request, *args, **kwargs):
             if not roles_of(request.user) & set(roles):
-                names = pgettext("list separator", ", ").join(str(ROLE_NAMES.get(role, role)) for role in roles)
-                raise PermissionDenied(_("This page is for: %(roles)s.") % {"roles": names})
+                raise PermissionDenied(_("This page is for: %(roles)s.") % {"roles": role_list(roles)})
             return view(request, *args, **kwargs)
 
         return wrapped

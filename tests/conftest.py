@@ -172,15 +172,23 @@ def order_payload(wave: SalesWave, point, lines):
 
 
 @pytest.fixture(autouse=True)
-def default_language():
-    """Each test starts in the default language: a request's Accept-Language stays active in the thread
-    after the test client returns, which would make a service's wording depend on the tests before it."""
+def default_language(request):
+    """Each test starts in the default language, or in English when marked `english`: a request's
+    Accept-Language stays active in the thread after the test client returns, which would make a service's
+    wording depend on the tests before it."""
     from django.conf import settings
     from django.utils import translation
 
-    translation.activate(settings.LANGUAGE_CODE)
+    language = "en" if request.node.get_closest_marker("english") else settings.LANGUAGE_CODE
+    translation.activate(language)
     yield
     translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture
+def client(request):
+    """Django's test client; in tests marked `english` it asks for English pages (Accept-Language: en)."""
+    return Client(HTTP_ACCEPT_LANGUAGE="en") if request.node.get_closest_marker("english") else Client()
 
 
 @pytest.fixture(autouse=True)

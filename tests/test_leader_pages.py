@@ -9,15 +9,9 @@ from grouporders.models import LeaderOrder, LineStatus, OrderLine, Resident, Sal
 from tests.conftest import make_user, order_payload
 from tests.test_browser import ARTIFACTS, CHROMEDRIVER, CHROMIUM, browser  # noqa: F401 - the fixture, reused
 
-pytestmark = pytest.mark.django_db
+# These tests compare the pages' English (tests/test_pages_chinese.py reads the Chinese).
+pytestmark = [pytest.mark.django_db, pytest.mark.english]
 
-
-@pytest.fixture
-def client():
-    """These tests read the pages' English (the behaviour they check); tests/test_pages_chinese.py reads the Chinese."""
-    from django.test import Client
-
-    return Client(HTTP_ACCEPT_LANGUAGE="en")
 
 
 def form_data(rows, *, initial=0, **buttons):

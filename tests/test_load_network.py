@@ -8,16 +8,10 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from catalog import services
-
-
-@pytest.fixture(autouse=True)
-def english():
-    """These tests compare the English wording (the loader's report, the solver's drop reasons)."""
-    from django.utils import translation
-
-    with translation.override("en"):
-        yield
 from catalog.models import Depot, PickupPoint, Product, Warehouse
+
+# These tests compare the loader's English report.
+pytestmark = pytest.mark.english
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 COLUMNS = (

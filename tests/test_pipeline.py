@@ -15,13 +15,9 @@ from tests.fixtures_routing import make_driver, make_vehicle
 from warehouse import services as warehouse_services
 from warehouse.models import Allocation, LineShortage, SortList, SortListStop
 
+# These tests compare the dashboard's English.
+pytestmark = pytest.mark.english
 
-@pytest.fixture
-def client():
-    """These tests read the pages' English (the behaviour they check); tests/test_pages_chinese.py reads the Chinese."""
-    from django.test import Client
-
-    return Client(HTTP_ACCEPT_LANGUAGE="en")
 
 STEP_NAMES = ["close_wave", "allocate", "refund_shortages", "plan_routes", "pick_lists", "notify"]
 

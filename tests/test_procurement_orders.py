@@ -11,15 +11,9 @@ from tests.conftest import make_user, pdf_text
 from warehouse.models import Lot, StockMove
 from warehouse.selectors import ledger_mismatches
 
-pytestmark = pytest.mark.django_db
+# These tests compare the pages' English (tests/test_pages_chinese.py reads the Chinese).
+pytestmark = [pytest.mark.django_db, pytest.mark.english]
 
-
-@pytest.fixture
-def client():
-    """These tests read the pages' English (the behaviour they check); tests/test_pages_chinese.py reads the Chinese."""
-    from django.test import Client
-
-    return Client(HTTP_ACCEPT_LANGUAGE="en")
 
 
 def lines_of(order):

@@ -14,15 +14,9 @@ from tests.fixtures_routing import make_driver, make_vehicle
 from tests.test_pickup_api import issue
 from warehouse.models import Lot
 
-pytestmark = pytest.mark.django_db
+# These tests compare the pages' English (tests/test_pages_chinese.py reads the Chinese).
+pytestmark = [pytest.mark.django_db, pytest.mark.english]
 
-
-@pytest.fixture
-def client():
-    """These tests read the pages' English (the behaviour they check); tests/test_pages_chinese.py reads the Chinese."""
-    from django.test import Client
-
-    return Client(HTTP_ACCEPT_LANGUAGE="en")
 
 
 @pytest.fixture

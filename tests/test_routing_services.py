@@ -11,16 +11,9 @@ from routing.models import DroppedStop, Route, RoutePlan, RouteStop, RouteStopLi
 from tests.fixtures_routing import ROUTING_DAY, allocate, make_point, make_vehicle
 from warehouse.models import Allocation, SortListStop
 
-pytestmark = pytest.mark.django_db
+# These tests compare the solver's English drop reasons.
+pytestmark = [pytest.mark.django_db, pytest.mark.english]
 
-
-@pytest.fixture(autouse=True)
-def english():
-    """These tests compare the English wording (the loader's report, the solver's drop reasons)."""
-    from django.utils import translation
-
-    with translation.override("en"):
-        yield
 
 
 def plan(depot, **kwargs):

@@ -11,13 +11,14 @@ DEMO_LINES ?=
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test ci lint clean
+.PHONY: help install bench-deps demo test ci lint clean
 
 help:
 	@echo "make install  create $(VENV) and install requirements.txt (only when it changed)"
 	@echo "make demo     migrate the SQLite database, simulate the small city for 3 days; $(DEMO_OUT)/report.html and summary.json"
 	@echo "make test     run the test suite (SQLite, Celery eager); extra pytest arguments in PYTEST_ARGS=..."
 	@echo "make ci       what CI runs: the suite on SQLite, then on PostgreSQL with a real Celery worker (.ci/run)"
+	@echo "make bench-deps  install the benchmark peers (PyVRP, VROOM, mlforecast/LightGBM) from requirements-bench.txt"
 	@echo "make lint     Django system checks, missing migrations, and ruff if it is installed"
 
 # The translations are compiled at every install (a second; .mo files are not committed, so they never go stale);
@@ -31,6 +32,9 @@ $(STAMP): requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	@touch $@
+
+bench-deps: install
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
 
 demo: install
 	$(PY) manage.py migrate --noinput -v 0

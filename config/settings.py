@@ -178,6 +178,9 @@ ROUTING_MATRIX_CACHE_SECONDS = int(os.environ.get("ROUTING_MATRIX_CACHE_SECONDS"
 # one core by default; raise the workers where a depot has the machine to itself.
 ROUTING_SOLVER_TIME_LIMIT_SECONDS = float(os.environ.get("ROUTING_SOLVER_TIME_LIMIT_SECONDS", "30"))
 ROUTING_SOLVER_WORKERS = int(os.environ.get("ROUTING_SOLVER_WORKERS", "1"))
+# An iteration budget instead of the time limit: with a fixed seed the same problem then gives the same
+# plan on any machine and under any load (the simulator's reproducible runs). Unset: time-limited.
+ROUTING_SOLVER_MAX_ITERATIONS = int(os.environ["ROUTING_SOLVER_MAX_ITERATIONS"]) if os.environ.get("ROUTING_SOLVER_MAX_ITERATIONS") else None
 # Time at a stop: a fixed part (parking, handover) plus unloading per crate.
 ROUTING_SERVICE_FIXED_SECONDS = int(os.environ.get("ROUTING_SERVICE_FIXED_SECONDS", "300"))
 ROUTING_SERVICE_PER_CRATE_SECONDS = int(os.environ.get("ROUTING_SERVICE_PER_CRATE_SECONDS", "20"))

@@ -48,6 +48,8 @@ class Panel:
     launch: np.ndarray | None = None  # (n,) int32 first day on sale (generator only)
     names: list | None = None  # series names (CSV input)
     first_date: object | None = None  # date of column 0 (CSV input)
+    price: np.ndarray | None = None  # (n, T) float32 selling price, NaN = unknown (CSV input)
+    holiday: np.ndarray | None = None  # (T,) bool public holiday (day off), shared by all series
 
     @property
     def n_series(self) -> int:
@@ -175,52 +177,6 @@ def generate_panel(n_series: int, n_days: int, horizon: int = 28, seed: int = 0,
             y[closed[sel], c0[sel] + k] = np.nan
     return Panel(y=y, promo=promo, group=group, start_weekday=start_weekday, truth=truth,
                  dispersion=dispersion, kind=kind, launch=launch)
-
-
-def panel_from_csv(path: str, missing: str = "gap", group_col: str = "group", promo_col: str = "promo") -> Panel:
-    """Read a long CSV (columns date, series, quantity; optional promo and group) into a panel.
-
-    Rows of the same series and date are summed.  Days before a series' first row are unknown
-    (NaN); a day with no row after it is a gap (NaN) with ``missing="gap"`` or a day without sales
-    with ``missing="zero"`` (exports that list only non-zero days).  Dates are daily.
-    """
-    import pandas as pd
-
-    if missing not in ("gap", "zero"):
-        raise ValueError("missing must be 'gap' or 'zero'")
-    df = pd.read_csv(path)
-    absent = {"date", "series", "quantity"} - set(df.columns)
-    if absent:
-        raise ValueError(f"CSV needs columns date, series, quantity; missing {sorted(absent)}")
-    if df.empty:
-        raise ValueError("CSV has no rows")
-    dates = pd.to_datetime(df["date"]).dt.normalize()
-    first = dates.min()
-    day = (dates - first).dt.days.to_numpy().astype(np.int64)
-    codes, names = pd.factorize(df["series"], sort=True)
-    codes = codes.astype(np.int64)
-    n, T = len(names), int(day.max()) + 1
-    qty = pd.to_numeric(df["quantity"], errors="coerce").to_numpy(np.float64)
-    ok = ~np.isnan(qty)
-    flat = codes * T + day
-    sums = np.bincount(flat[ok], weights=qty[ok], minlength=n * T).reshape(n, T)
-    seen = np.bincount(flat[ok], minlength=n * T).reshape(n, T) > 0
-    y = np.where(seen, sums, np.nan).astype(np.float32)
-    del sums
-    if missing == "zero":
-        start = np.full(n, T, np.int64)
-        np.minimum.at(start, codes[ok], day[ok])
-        y[np.isnan(y) & (np.arange(T)[None, :] >= start[:, None])] = 0.0
-    promo = np.zeros((n, T), bool)
-    if promo_col in df.columns:
-        p = pd.to_numeric(df[promo_col], errors="coerce").fillna(0).to_numpy() != 0
-        promo[codes[p], day[p]] = True
-    group = np.zeros(n, np.int32)
-    if group_col in df.columns:
-        g = df.groupby(codes)[group_col].first()
-        group[g.index.to_numpy()] = pd.factorize(g.to_numpy())[0]
-    return Panel(y=y, promo=promo, group=group, start_weekday=int(first.weekday()), names=list(names),
-                 first_date=first.date())
 
 
 # ---------------------------------------------------------------------------------------------

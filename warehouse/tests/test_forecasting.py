@@ -260,23 +260,3 @@ def test_bench_command_on_csv(tmp_path):
     for key in ("seconds", "wape", "smape", "bias", "coverage_p80", "coverage_p95", "seasonal_naive_wape",
                 "autoets_wape", "wape_on_autoets_sample", "peak_rss_mb"):
         assert data[key] is not None, key
-
-
-def test_panel_from_csv(tmp_path):
-    csv = tmp_path / "d.csv"
-    csv.write_text(
-        "date,series,quantity,promo,group\n"
-        "2024-01-01,a,3,0,fruit\n"
-        "2024-01-01,a,2,0,fruit\n"  # same day twice: summed
-        "2024-01-03,a,1,1,fruit\n"
-        "2024-01-02,b,4,0,veg\n"
-        "2024-01-04,b,0,0,veg\n"
-    )
-    p = fe.panel_from_csv(str(csv))
-    assert p.names == ["a", "b"] and p.start_weekday == 0  # 2024-01-01 is a Monday
-    assert np.array_equal(p.y, np.array([[5, np.nan, 1, np.nan], [np.nan, 4, np.nan, 0]], np.float32),
-                          equal_nan=True)
-    assert p.promo[0, 2] and p.promo.sum() == 1
-    assert p.group[0] != p.group[1]
-    z = fe.panel_from_csv(str(csv), missing="zero")
-    assert np.array_equal(z.y, np.array([[5, 0, 1, 0], [np.nan, 4, 0, 0]], np.float32), equal_nan=True)

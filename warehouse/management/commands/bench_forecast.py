@@ -2,10 +2,10 @@
 
     python manage.py bench_forecast --series 100000 --days 730 --json /tmp/bench_forecast.json
     python manage.py bench_forecast --csv demand.csv --json out.json   # columns date, series, quantity
-    python manage.py bench_forecast --csv sales.csv --csv-missing zero  # absent rows are zero-sales days
+    python manage.py bench_forecast --csv sales.csv --csv-missing gap  # absent rows are unknown days
 
 Generates a panel with known truth (warehouse.forecast_eval.generate_panel) or reads one from CSV
-(optional columns promo and group), holds out the last --horizon days, and writes the figures
+(warehouse.forecast_panel.load_csv), holds out the last --horizon days, and writes the figures
 described in warehouse.forecast_eval.run_benchmark as JSON.  ``seconds`` times our forecaster only.
 """
 import json
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from warehouse import forecast_eval
+from warehouse import forecast_eval, forecast_panel
 
 
 def _clean(obj):
@@ -37,9 +37,10 @@ class Command(BaseCommand):
         parser.add_argument("--series", type=int, default=100_000)
         parser.add_argument("--days", type=int, default=730, help="panel length including the held-out days")
         parser.add_argument("--horizon", type=int, default=28, help="held-out days forecast")
-        parser.add_argument("--csv", help="long CSV with columns date, series, quantity (optional promo, group)")
-        parser.add_argument("--csv-missing", choices=["gap", "zero"], default="gap",
-                            help="a day with no CSV row after a series' first row: unknown (gap) or zero sales")
+        parser.add_argument("--csv", help="long CSV with columns date, series, quantity (optional promotion, price, "
+                                          "group); rows that cannot be demand are dropped and counted")
+        parser.add_argument("--csv-missing", choices=["gap", "zero"], default="zero",
+                            help="a day with no CSV row inside a series' span: zero sales (default) or unknown")
         parser.add_argument("--json", help="write the results here")
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--ets-sample", type=int, default=2000, help="series for AutoETS (0 = skip)")
@@ -51,10 +52,14 @@ class Command(BaseCommand):
         t0 = time.perf_counter()
         if opts["csv"]:
             try:
-                panel = forecast_eval.panel_from_csv(opts["csv"], missing=opts["csv_missing"])
-            except (OSError, ValueError, KeyError) as exc:
+                panel, report = forecast_panel.load_csv(opts["csv"], missing=opts["csv_missing"])
+            except (OSError, ValueError, UnicodeDecodeError) as exc:
                 raise CommandError(f"cannot read {opts['csv']}: {exc}") from exc
-            source = {"csv": str(opts["csv"]), "missing": opts["csv_missing"]}
+            for line in report.lines():
+                self.stdout.write(line)
+            source = {"csv": str(opts["csv"]), "missing": opts["csv_missing"], "rows": report.rows,
+                      "kept": report.kept, "dropped": report.dropped, "duplicates_summed": report.duplicates_summed,
+                      "filled_days": report.filled_days, "stopped_series": report.stopped_series}
         else:
             if opts["series"] < 1 or opts["days"] <= opts["horizon"]:
                 raise CommandError("--series must be >= 1 and --days > --horizon")

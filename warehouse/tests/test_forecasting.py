@@ -1,6 +1,4 @@
 """Property tests and a small accuracy check for the pure forecasting core (no database)."""
-import io
-import json
 
 import numpy as np
 import pytest
@@ -207,7 +205,7 @@ def test_input_validation():
 
 def test_beats_seasonal_naive_and_is_calibrated_on_a_generated_panel():
     panel = fe.generate_panel(3000, 400, horizon=28, seed=11)
-    out = fe.run_benchmark(panel, horizon=28, ets_sample=0, log=lambda m: None)
+    out = fe.run_benchmark(panel, horizon=28, sample=0, log=lambda m: None)
     assert out["wape"] <= 0.9 * out["seasonal_naive_wape"]
     assert out["wape"] <= 1.10 * out["oracle_wape"]
     assert abs(out["bias"]) < 0.03
@@ -235,28 +233,3 @@ def test_metrics():
     assert fe.bias(y, f) == pytest.approx(0.25)
     assert fe.smape(y, f) == pytest.approx((2 / 3) / 3)
     assert fe.coverage(y, f) == 1.0
-    sn = fe.seasonal_naive(np.arange(14, dtype=float)[None, :], 8)
-    assert sn.tolist() == [[7, 8, 9, 10, 11, 12, 13, 7]]
-
-
-def test_bench_command_on_csv(tmp_path):
-    from django.core.management import call_command
-
-    rng = np.random.default_rng(0)
-    dates = np.datetime64("2024-01-01") + np.arange(120)
-    rows = ["date,series,quantity,promo"]
-    for s in range(6):
-        for d in dates:
-            if rng.random() < 0.05:
-                continue  # a gap
-            rows.append(f"{d},s{s},{rng.poisson(4 + s)},{int(rng.random() < 0.05)}")
-    csv = tmp_path / "demand.csv"
-    csv.write_text("\n".join(rows) + "\n")
-    out = tmp_path / "out.json"
-    call_command("bench_forecast", csv=str(csv), json=str(out), ets_sample=3, ets_jobs=1, horizon=14,
-                 stdout=io.StringIO())
-    data = json.loads(out.read_text())
-    assert data["series"] == 6 and data["days"] == 120
-    for key in ("seconds", "wape", "smape", "bias", "coverage_p80", "coverage_p95", "seasonal_naive_wape",
-                "autoets_wape", "wape_on_autoets_sample", "peak_rss_mb"):
-        assert data[key] is not None, key

@@ -1,12 +1,16 @@
-"""Benchmark the demand forecaster against seasonal naive and statsforecast AutoETS.
+"""Benchmark the demand forecaster against its baselines on the same holdout and the same series.
 
     python manage.py bench_forecast --series 100000 --days 730 --json /tmp/bench_forecast.json
     python manage.py bench_forecast --csv demand.csv --json out.json   # columns date, series, quantity
     python manage.py bench_forecast --csv sales.csv --csv-missing gap  # absent rows are unknown days
+    python manage.py bench_forecast --peers autoets,lightgbm --sample 500
 
 Generates a panel with known truth (warehouse.forecast_eval.generate_panel) or reads one from CSV
-(warehouse.forecast_panel.load_csv), holds out the last --horizon days, and writes the figures
-described in warehouse.forecast_eval.run_benchmark as JSON.  ``seconds`` times our forecaster only.
+(warehouse.forecast_panel.load_csv, which says what it dropped), holds out the last --horizon days,
+prints a table (every method's seconds, WAPE overall and per segment, coverage) and writes the
+figures described in warehouse.forecast_eval.run_benchmark as JSON.  Seasonal naive runs on the
+full panel; the peers (statsforecast AutoETS, AutoTheta, CrostonOptimized; LightGBM through
+mlforecast, from ``make bench-deps``) on one random --sample of series, where we are scored too.
 """
 import json
 import math
@@ -16,6 +20,12 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from warehouse import forecast_eval, forecast_panel
+
+COLUMNS = [("series", "series", "{:d}"), ("seconds", "seconds", "{:.2f}"), ("wape", "WAPE", "{:.3f}"),
+           ("wape_intermittent_series", "intermit.", "{:.3f}"), ("wape_promotion_days", "promo days", "{:.3f}"),
+           ("wape_holiday_days", "holidays", "{:.3f}"), ("wape_ordinary_days", "ordinary", "{:.3f}"),
+           ("bias", "bias", "{:+.3f}"), ("pit_coverage_p80", "PIT80", "{:.3f}"), ("pit_coverage_p95", "PIT95", "{:.3f}"),
+           ("coverage_p80", "cov80", "{:.3f}"), ("coverage_p95", "cov95", "{:.3f}")]
 
 
 def _clean(obj):
@@ -30,25 +40,43 @@ def _clean(obj):
     return obj
 
 
+def table(methods: dict) -> list[str]:
+    """Methods as rows, the figures any of them has as columns; '-' where a method has none."""
+    cols = [c for c in COLUMNS if any(m.get(c[0]) is not None for m in methods.values())]
+    cells = [["method"] + [title for _, title, _ in cols]]
+    for name, m in methods.items():
+        cells.append([name] + ["-" if m.get(key) is None else fmt.format(m[key]) for key, _, fmt in cols])
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
+    return ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths)))
+            for row in cells]
+
+
 class Command(BaseCommand):
-    help = "Benchmark the demand forecaster (speed, accuracy, calibration) against seasonal naive and AutoETS."
+    help = "Benchmark the demand forecaster (speed, accuracy, calibration) against its baselines in the same run."
 
     def add_arguments(self, parser):
         parser.add_argument("--series", type=int, default=100_000)
         parser.add_argument("--days", type=int, default=730, help="panel length including the held-out days")
-        parser.add_argument("--horizon", type=int, default=28, help="held-out days forecast")
+        parser.add_argument("--horizon", type=int, default=28, help="held-out days forecast (the last N days)")
         parser.add_argument("--csv", help="long CSV with columns date, series, quantity (optional promotion, price, "
                                           "group); rows that cannot be demand are dropped and counted")
         parser.add_argument("--csv-missing", choices=["gap", "zero"], default="zero",
                             help="a day with no CSV row inside a series' span: zero sales (default) or unknown")
         parser.add_argument("--json", help="write the results here")
         parser.add_argument("--seed", type=int, default=0)
-        parser.add_argument("--ets-sample", type=int, default=2000, help="series for AutoETS (0 = skip)")
-        parser.add_argument("--ets-jobs", type=int, default=-1)
+        parser.add_argument("--sample", type=int, default=2000,
+                            help="series for the peers, the same for all, ours scored on them too (0 = skip)")
+        parser.add_argument("--peers", default=",".join(forecast_eval.PEERS),
+                            help=f"comma-separated, from {', '.join(forecast_eval.PEERS)}")
+        parser.add_argument("--jobs", type=int, default=-1, help="processes / threads for the peers (-1 = all cores)")
 
     def handle(self, *args, **opts):
         if opts["horizon"] < 1:
             raise CommandError("--horizon must be >= 1")
+        peers = tuple(p for p in opts["peers"].split(",") if p)
+        unknown = set(peers) - set(forecast_eval.PEERS)
+        if unknown:
+            raise CommandError(f"unknown --peers {', '.join(sorted(unknown))}; known: {', '.join(forecast_eval.PEERS)}")
         t0 = time.perf_counter()
         if opts["csv"]:
             try:
@@ -70,18 +98,22 @@ class Command(BaseCommand):
         gen_seconds = time.perf_counter() - t0
         if panel.n_days <= opts["horizon"]:
             raise CommandError(f"the panel has {panel.n_days} days; need more than --horizon {opts['horizon']}")
-        out = forecast_eval.run_benchmark(panel, horizon=opts["horizon"], ets_sample=opts["ets_sample"],
-                                          ets_jobs=opts["ets_jobs"], seed=opts["seed"],
-                                          log=lambda m: self.stdout.write(m))
+        out = forecast_eval.run_benchmark(panel, horizon=opts["horizon"], sample=opts["sample"], jobs=opts["jobs"],
+                                          seed=opts["seed"], peers=peers, log=lambda m: self.stdout.write(m))
         out["data"] = dict(source, seconds=round(gen_seconds, 1))
         out = _clean(out)
-        text = json.dumps(out, indent=2)
+        text = json.dumps(out, indent=2, ensure_ascii=False)
         if opts["json"]:
             path = Path(opts["json"])
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text + "\n")
-        keys = ["series", "days", "seconds", "wape", "smape", "bias", "coverage_p80", "coverage_p95",
-                "seasonal_naive_wape", "autoets_wape", "wape_on_autoets_sample", "peak_rss_mb"]
-        self.stdout.write(json.dumps({k: out.get(k) for k in keys}, indent=2))
+        self.stdout.write(f"\nfull panel: {out['series']} series, last {out['horizon']} days held out")
+        for line in table(out["full_panel"]):
+            self.stdout.write(line)
+        if "sample" in out:
+            self.stdout.write(f"\nsample: the same {out['sample']['series']} series for every method")
+            for line in table(out["sample"]["methods"]):
+                self.stdout.write(line)
+        self.stdout.write("")
         for name, ok in out["targets_met"].items():
             self.stdout.write(f"{'PASS' if ok else 'MISS'}  {name}")

@@ -16,7 +16,8 @@ the stops allow), and which vehicles may serve a stop. A plan with fewer stops o
 among plans with as many out, cost decides.
 
 The iterations run compiled (numba) in chunks; Python between chunks keeps the wall-clock limit
-and lowers the temperature with the time spent.
+and lowers the temperature with the time spent (or, on an iteration budget, with the iterations
+done).
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ TEMPERATURE_START = 0.3
 TEMPERATURE_END = 0.003
 # Chunks of compiled iterations take about this long, so the time limit is kept closely.
 CHUNK_SECONDS = 0.1
+# On an iteration budget the temperature is lowered this many times, once per chunk.
+BUDGET_CHUNKS = 200
 
 NO_LIMIT = np.iinfo(np.int64).max // 4
 
@@ -96,10 +99,11 @@ class Improvement(NamedTuple):
     iterations: int
 
 
-def improve(problem: Problem, routes: list[list[int]], seconds: float, seed: int = 0) -> Improvement:
-    """The best plan found from ``routes`` (stop positions per vehicle) within ``seconds``. Stops
-    left out of ``routes`` are put in where they fit."""
-    deadline = time.monotonic() + seconds
+def improve(problem: Problem, routes: list[list[int]], seconds: float, seed: int = 0,
+            iterations: int | None = None) -> Improvement:
+    """The best plan found from ``routes`` (stop positions per vehicle) within ``seconds``, or in
+    exactly ``iterations`` iterations when given (then the clock plays no part and the result
+    depends on the seed alone). Stops left out of ``routes`` are put in where they fit."""
     instance = _instance(problem)
     current = _state(instance, routes)
     candidate, best = _copy(current), _copy(current)
@@ -107,15 +111,25 @@ def improve(problem: Problem, routes: list[list[int]], seconds: float, seed: int
     scores = np.array(_score(current) * 2, dtype=np.float64)  # current: stops out, cost; then best's
     mean_arc = _mean_arc_cost(instance, current)
     absences = np.zeros(len(problem.stops), dtype=np.int64)
-    started, iterations, done = time.monotonic(), 50, 0
-    while (now := time.monotonic()) < deadline:
-        progress = (now - started) / max(deadline - started, 1e-9)
+    started, chunk, done = time.monotonic(), 50 if iterations is None else max(1, iterations // BUDGET_CHUNKS), 0
+
+    def used() -> float:
+        """The share of the budget used."""
+        if iterations is None:
+            return (time.monotonic() - started) / seconds if seconds > 0 else 1.0
+        return done / iterations if iterations > 0 else 1.0
+
+    while (progress := used()) < 1.0:
         temperature = mean_arc * TEMPERATURE_START * (TEMPERATURE_END / TEMPERATURE_START) ** progress
-        _iterate(instance, current, candidate, best, scores, absences, iterations, temperature,
+        if iterations is not None:
+            chunk = min(chunk, iterations - done)
+        chunk_started = time.monotonic()
+        _iterate(instance, current, candidate, best, scores, absences, chunk, temperature,
                  AVERAGE_REMOVED, LONGEST_STRING, SPLIT_RATE, SPLIT_DEPTH, BLINK_RATE)
-        done += iterations
-        spent = time.monotonic() - now
-        iterations = max(1, min(iterations * 4, int(iterations * CHUNK_SECONDS / max(spent, 1e-6))))
+        done += chunk
+        if iterations is None:
+            spent = time.monotonic() - chunk_started
+            chunk = max(1, min(chunk * 4, int(chunk * CHUNK_SECONDS / max(spent, 1e-6))))
     return Improvement([best.route[v, :best.length[v]].tolist() for v in range(len(problem.vehicles))],
                        int(scores[3]), done)
 

@@ -129,7 +129,8 @@ def _plan(depot_id: int, delivery_date: date, time_limit_seconds: float | None, 
         )
     now_seconds = 0 if now is None else max(0, int((now - _midnight(delivery_date)).total_seconds()))
     setup = _setup(depot, delivery_date, confirmed, now_seconds)
-    result = solver.solve(setup.problem, time_limit=time_limit, seed=seed, workers=settings.ROUTING_SOLVER_WORKERS)
+    result = solver.solve(setup.problem, time_limit=time_limit, seed=seed, workers=settings.ROUTING_SOLVER_WORKERS,
+                          max_iterations=settings.ROUTING_SOLVER_MAX_ITERATIONS)
     stats = {
         **asdict(result.stats), "time_limit_seconds": time_limit, "seed": seed,
         "matrix": matrix.configured_provider().fingerprint, "matrix_seconds": round(setup.matrix_seconds, 3),

@@ -84,6 +84,14 @@ FLEET_PHASE_SHARE = 0.25
 # fixed length served more stops on the hardest instances but cut searches that were still
 # progressing (Homberger RC1_2_9 lost a stop).
 FLEET_STALL_SECONDS_PER_STOP = 0.005
+# On an iteration budget the fleet phase counts OR-Tools solutions instead of seconds (guided local
+# search finds 100-200 a second on 200 stops): a round stalls after this many solutions per stop
+# without a stop going in, and the phase ends after this many per stop in all.
+FLEET_STALL_SOLUTIONS_PER_STOP = 0.5
+FLEET_SOLUTIONS_PER_STOP = 5
+# Searches an iteration-budget run makes, whatever the number of workers, so its plan depends on
+# the seed and the budget alone.
+BUDGET_SEARCHES = 2
 
 # A worker's status: whether OR-Tools found a first solution (without one, ruin and recreate
 # starts from empty routes).
@@ -202,31 +210,48 @@ class Plan:
     stats: SolverStats = field(compare=False)
 
 
-def solve(problem: Problem, time_limit: float = 10.0, seed: int = 0, workers: int | None = None) -> Plan:
-    """Plan routes for ``problem`` within about ``time_limit`` seconds.
+def solve(problem: Problem, time_limit: float = 10.0, seed: int = 0, workers: int | None = None,
+          max_iterations: int | None = None) -> Plan:
+    """Plan routes for ``problem`` within about ``time_limit`` seconds, or, given ``max_iterations``,
+    on an iteration budget instead.
 
     ``seed`` rotates the list of search strategies the workers use and seeds each worker's ruin
-    and recreate. OR-Tools has no random seed of its own and its search is deterministic, and the
-    random draws repeat for a seed, but with a time limit the amount of search depends on machine
-    load, so runs are reproducible only up to that.
+    and recreate. With a time limit the amount of search depends on the machine and its load, so
+    runs repeat only up to that. With ``max_iterations`` the time limit is ignored and the plan
+    depends on the problem, the seed and the budget alone: the fleet phase counts OR-Tools
+    solutions instead of seconds, ruin and recreate runs exactly ``max_iterations`` iterations per
+    search, and the same BUDGET_SEARCHES searches run whatever the number of workers (which then
+    only decides how many run at once); ties go to the first search.
     ``workers`` defaults to the number of CPU cores; it is capped by the number of strategies, and
     with one worker everything runs in this process.
     """
     started = time.monotonic()
     workers = min(workers or os.cpu_count() or 1, len(SEARCH_STRATEGIES))
     first = seed % len(SEARCH_STRATEGIES)
-    strategies = (SEARCH_STRATEGIES[first:] + SEARCH_STRATEGIES[:first])[:workers]
+    searches = workers if max_iterations is None else BUDGET_SEARCHES
+    strategies = (SEARCH_STRATEGIES[first:] + SEARCH_STRATEGIES[:first])[:searches]
+    budgets = [_Budget(time_limit, max_iterations)] * searches
+    seeds = [seed * len(SEARCH_STRATEGIES) + k for k in range(searches)]
     if not problem.stops or not problem.vehicles:
         outcomes = [_Outcome(routes=[], objective=0, strategy="none", status="trivial", fleet_phase_seconds=0.0,
                              iterations=0)]
     elif workers == 1:
-        outcomes = [_search(problem, strategies[0], time_limit, seed)]
+        outcomes = list(map(_search, [problem] * searches, strategies, budgets, seeds))
     else:
-        with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
-            outcomes = list(pool.map(_search, [problem] * workers, strategies, [time_limit] * workers,
-                                     [seed * len(SEARCH_STRATEGIES) + k for k in range(workers)]))
-    best = min(outcomes, key=lambda o: (_dropped_count(problem, o.routes), o.objective))
+        with concurrent.futures.ProcessPoolExecutor(max_workers=min(workers, searches)) as pool:
+            outcomes = list(pool.map(_search, [problem] * searches, strategies, budgets, seeds))
+    best = min(outcomes, key=lambda o: (_dropped_count(problem, o.routes), o.objective))  # the first of equals
     return _plan(problem, best, time.monotonic() - started, workers)
+
+
+@dataclass(frozen=True)
+class _Budget:
+    """How much one search may do: ``seconds`` of wall clock, or, when ``iterations`` is set, that
+    many ruin-and-recreate iterations after a fleet phase bounded by counts of OR-Tools solutions
+    (FLEET_SOLUTIONS_PER_STOP), so that the search does not depend on the clock."""
+
+    seconds: float
+    iterations: int | None = None
 
 
 @dataclass(frozen=True)
@@ -341,54 +366,65 @@ def _drop_penalty(problem: Problem) -> int:
     return 10 * (longest_arc * highest_rate * (len(problem.stops) + len(problem.vehicles)) + all_fixed) + 1
 
 
-def _search(problem: Problem, strategy: SearchStrategy, time_limit: float, seed: int) -> _Outcome:
-    """One worker, in two phases. The fleet phase builds the first solution with OR-Tools and, while
+def _search(problem: Problem, strategy: SearchStrategy, budget: _Budget, seed: int) -> _Outcome:
+    """One search, in two phases. The fleet phase builds the first solution with OR-Tools and, while
     stops are left out, runs guided local search (after its first round with route duration costed,
     see FLEET_PHASE_DURATION_COST) with the stops it keeps leaving out weighted heavier, round by
     round; it ends at once when the first solution serves every stop. The distance phase then runs
-    ruin and recreate (routing.ruin_recreate) from the fullest plan found for the rest of the time:
+    ruin and recreate (routing.ruin_recreate) from the fullest plan found for the rest of the budget:
     it puts in the stops still out where it can, and minimises cost."""
-    deadline = time.monotonic() + time_limit
-    fleet_routes = _fleet_phase(problem, strategy, time_limit * FLEET_PHASE_SHARE)
-    fleet_seconds = time_limit - (deadline - time.monotonic())
+    started = time.monotonic()
+    fleet_routes = _fleet_phase(problem, strategy, budget)
+    fleet_seconds = time.monotonic() - started
     start = fleet_routes if fleet_routes is not None else [[] for _ in problem.vehicles]
-    improved = ruin_recreate.improve(problem, start, deadline - time.monotonic(), seed=seed)
+    improved = ruin_recreate.improve(problem, start, budget.seconds - fleet_seconds, seed=seed,
+                                     iterations=budget.iterations)
     return _Outcome(routes=improved.routes, objective=improved.cost, strategy=strategy.first_solution,
                     status=STATUS_SOLVED if fleet_routes is not None else STATUS_NO_FIRST_SOLUTION,
                     fleet_phase_seconds=round(fleet_seconds, 3), iterations=improved.iterations)
 
 
-def _fleet_phase(problem: Problem, strategy: SearchStrategy, seconds: float) -> list[list[int]] | None:
-    """The plan serving the most stops found within ``seconds`` (the first that serves them all
-    ends the phase), or None when the first-solution heuristic finds nothing. Each round starts
-    from where the last one stalled, with the drop penalty of the stops it left out raised (see
-    FLEET_STALL_SECONDS_PER_STOP)."""
-    deadline = time.monotonic() + seconds
-    stall_seconds = FLEET_STALL_SECONDS_PER_STOP * len(problem.stops)
+def _fleet_phase(problem: Problem, strategy: SearchStrategy, budget: _Budget) -> list[list[int]] | None:
+    """The plan serving the most stops found within its share of ``budget`` (the first that serves
+    them all ends the phase), or None when the first-solution heuristic finds nothing. Each round
+    starts from where the last one stalled, with the drop penalty of the stops it left out raised
+    (see FLEET_STALL_SECONDS_PER_STOP). On an iteration budget, time is counted in solutions found."""
+    solutions = [0]
+    if budget.iterations is None:
+        now, limit = time.monotonic, time.monotonic() + budget.seconds * FLEET_PHASE_SHARE
+        stall = FLEET_STALL_SECONDS_PER_STOP * len(problem.stops)
+    else:
+        now, limit = (lambda: solutions[0]), FLEET_SOLUTIONS_PER_STOP * len(problem.stops)
+        stall = FLEET_STALL_SOLUTIONS_PER_STOP * len(problem.stops)
     weights = [1] * len(problem.stops)
     best: list[list[list[int]]] = []
     current = None
     while True:
         model = _Model(problem, duration_cost=0 if current is None else FLEET_PHASE_DURATION_COST,
                        drop_weights=weights)
-        progress = [time.monotonic()]  # when the last stop went in
+        progress = [now()]  # when the last stop went in
 
         def keep_the_fullest(model: _Model = model) -> None:
+            solutions[0] += 1
             routes = model.routes()
             if not best or _served(routes) > _served(best[0]):
                 best[:] = [routes]
-                progress[0] = time.monotonic()
-            if _served(routes) == len(problem.stops) or time.monotonic() - progress[0] > stall_seconds:
+                progress[0] = now()
+            if _served(routes) == len(problem.stops) or now() - progress[0] > stall or now() >= limit:
                 model.routing.solver().FinishCurrentSearch()
 
         model.routing.AddAtSolutionCallback(keep_the_fullest)
-        parameters = _improvement_parameters(strategy, deadline - time.monotonic())
+        parameters = _improvement_parameters(strategy)
+        if budget.iterations is None:
+            parameters.time_limit.FromMilliseconds(_milliseconds(limit - now()))
+        else:
+            parameters.solution_limit = max(1, limit - now())
         if current is None:
             parameters.first_solution_strategy = FirstSolution.Value(strategy.first_solution)
             solution = model.routing.SolveWithParameters(parameters)
         else:
             solution = model.routing.SolveFromAssignmentWithParameters(model.assignment(current), parameters)
-        if solution is None or _served(best[0]) == len(problem.stops) or time.monotonic() >= deadline:
+        if solution is None or _served(best[0]) == len(problem.stops) or now() >= limit:
             return best[0] if best else None
         current = model.routes(solution)
         served = {i for route in current for i in route}
@@ -403,11 +439,10 @@ def _milliseconds(seconds: float) -> int:
     return max(1, int(1000 * seconds))
 
 
-def _improvement_parameters(strategy: SearchStrategy, seconds: float):
+def _improvement_parameters(strategy: SearchStrategy):
     parameters = pywrapcp.DefaultRoutingSearchParameters()
     parameters.local_search_metaheuristic = Metaheuristic.GUIDED_LOCAL_SEARCH
     parameters.guided_local_search_lambda_coefficient = strategy.penalty_weight
-    parameters.time_limit.FromMilliseconds(_milliseconds(seconds))
     return parameters
 
 

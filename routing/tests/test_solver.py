@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import random
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -198,3 +199,29 @@ def test_the_seed_chooses_the_search_strategy():
                   for seed in range(len(SEARCH_STRATEGIES))]
 
     assert strategies == [strategy.first_solution for strategy in SEARCH_STRATEGIES]
+
+
+def _random_city(stops: int, seed: int) -> Problem:
+    """``stops`` stops scattered around one depot with morning windows of random width and a
+    fleet that is short of shifts, so the search has real choices to make."""
+    rng = random.Random(seed)
+    points = [(50, 50)] + [(rng.randint(0, 100), rng.randint(0, 100)) for _ in range(stops)]
+    distance = [[math.floor(10 * math.dist(a, b)) for b in points] for a in points]
+    windows = [(opens, opens + rng.choice((300, 3000))) for opens in (rng.randint(0, 3000) for _ in range(stops))]
+    return Problem(
+        depots=[Depot("d", 0, 8000)],
+        stops=[Stop(f"s{k}", (rng.randint(1, 10),), opens, closes, service_fixed=50)
+               for k, (opens, closes) in enumerate(windows)],
+        vehicles=[Vehicle(f"v{k}", (60,), "d", "d", max_duration=4000 + 500 * k, fixed_cost=k) for k in range(6)],
+        distance=distance, travel_time=distance)
+
+
+def test_an_iteration_budget_repeats_the_same_plan_whatever_the_workers():
+    problem = _random_city(40, seed=3)
+
+    plans = [solve(problem, time_limit=0.01, seed=7, workers=workers, max_iterations=3000) for workers in (1, 1, 2, 2)]
+
+    assert check_plan(problem, plans[0]).violations == []
+    assert plans[0].stats.iterations == 3000
+    assert all(plan.routes == plans[0].routes and plan.dropped == plans[0].dropped for plan in plans)
+    assert solve(problem, seed=8, workers=1, max_iterations=3000).routes != plans[0].routes

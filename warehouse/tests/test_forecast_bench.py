@@ -146,6 +146,7 @@ def test_lightgbm_global_uses_promotions_and_holidays():
     hist = y[:, :T]
     hist[3, :100] = NAN  # launched late
     hist[4] = NAN  # never observed
+    hist[5] = 0  # never sold
     b = fb.lightgbm_global(hist, h, datetime.date(2024, 1, 1), promo=promo, holiday=holiday, num_threads=1)
     assert b.mean.shape == (n, h) and (b.mean[4] == 0).all() and np.isfinite(b.mean).all()
     on, off = promo[:, T:] & ~holiday[None, T:], ~promo[:, T:] & ~holiday[None, T:]

@@ -69,7 +69,7 @@ def load_csv(source, missing: str = "zero") -> tuple[Panel, LoadReport]:
         warnings.simplefilter("always", pd.errors.ParserWarning)
         df = pd.read_csv(source, dtype=str, keep_default_na=False, skip_blank_lines=False,
                          on_bad_lines="warn", encoding="utf-8-sig")
-    malformed = sum("Skipping line" in str(w.message) for w in caught)
+    malformed = sum(str(w.message).count("Skipping line") for w in caught)  # a warning may list several
     df.columns = [str(c).strip().lower() for c in df.columns]
     for col in REQUIRED:
         if col not in df.columns:

@@ -72,10 +72,11 @@ def test_negative_blank_and_garbled_rows_are_dropped_and_counted():
                   "2024-01-02,a,lots\n"
                   "2024-01-02,a,\n"
                   "2024-01-02,a,1,extra\n"
+                  "2024-01-02,a,1,extra,more\n"
                   "2024-01-03,a,2\n")
     assert rows(p, "a") == [3, 0, 2]
-    assert rep.dropped == {"malformed": 1, "blank": 2, "date": 2, "series": 1, "quantity": 2, "negative": 1}
-    assert rep.rows == 11 and rep.kept == 2
+    assert rep.dropped == {"malformed": 2, "blank": 2, "date": 2, "series": 1, "quantity": 2, "negative": 1}
+    assert rep.rows == 12 and rep.kept == 2
     text = "\n".join(rep.lines())
     assert "dropped 1: negative quantity (returns)" in text and "dropped 2: blank row" in text
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from routing.checker import check_plan
 from routing.instances import Instance, read_instance
-from routing.peers import PEERS, PeerMissing
+from routing.peers import PEERS, PeerMissing, peer_names
 from routing.solver import Plan, Problem, solve
 
 OURS = "ours"
@@ -141,14 +141,6 @@ def solvers_for(args: argparse.Namespace) -> dict[str, Callable[[Problem], Plan]
     peers = {name: partial(PEERS[name], time_limit=args.time_limit, seed=args.seed, threads=args.peer_threads)
              for name in args.peers}
     return {OURS: ours, **peers}
-
-
-def peer_names(text: str) -> list[str]:
-    names = [name.strip() for name in text.split(",") if name.strip()]
-    unknown = set(names) - PEERS.keys()
-    if unknown:
-        raise argparse.ArgumentTypeError(f"unknown peer {', '.join(sorted(unknown))}; known: {', '.join(PEERS)}")
-    return names
 
 
 def format_row(row: dict) -> str:

@@ -13,6 +13,7 @@ vehicles, so a problem that does (a re-plan) is refused; VROOM has no maximum ro
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import time
 import warnings
@@ -21,7 +22,9 @@ from datetime import timedelta
 
 import numpy as np
 
-from routing.solver import METRES_PER_KM, DroppedStop, Plan, Problem, SolverStats, Vehicle, _schedule
+# The schedule of a stop sequence and the drop penalty are our solver's own, so that a peer's plan is
+# timed and its stops priced exactly as ours.
+from routing.solver import METRES_PER_KM, DroppedStop, Plan, Problem, SolverStats, Vehicle, _drop_penalty, _schedule
 
 # VROOM's deepest search; it stops on its own long before the time limit on 100-600 stops.
 VROOM_EXPLORATION_LEVEL = 5
@@ -50,7 +53,8 @@ def _refuse_unsupported(problem: Problem, peer: str, max_duration: bool = True) 
 
 def _shift(problem: Problem, vehicle: Vehicle) -> tuple[int, int]:
     """When the vehicle may leave its start depot and must be back at its end depot."""
-    start, end = problem.depots[problem.depot_location(vehicle.start_depot)], problem.depots[problem.depot_location(vehicle.end_depot)]
+    start = problem.depots[problem.depot_location(vehicle.start_depot)]
+    end = problem.depots[problem.depot_location(vehicle.end_depot)]
     return max(vehicle.shift_start, start.opens), min(vehicle.shift_end, end.closes)
 
 
@@ -79,21 +83,22 @@ def _vehicle_groups(problem: Problem) -> list[list[int]]:
 
 
 def solve_pyvrp(problem: Problem, time_limit: float, seed: int = 0, threads: int = 1,
-                drop_penalty: int | None = None) -> Plan:
+                optional_stops: bool = False) -> Plan:
     """PyVRP for ``time_limit`` seconds (it runs one thread whatever ``threads`` says). Every stop
-    must be served unless ``drop_penalty`` is given: then a stop may be left out at that cost (in
-    thousandths of money units, the unit of the peers' costs), as our solver leaves stops out."""
+    must be served, unless ``optional_stops``: then, as in our solver, leaving a stop out costs more
+    than any plan, so PyVRP returns a plan serving what it can (without, it may return none)."""
     _refuse_unsupported(problem, "PyVRP")
     pyvrp = _import("pyvrp", "pyvrp")
     stop_criteria = _import("pyvrp.stop", "pyvrp")
 
     n_depots = len(problem.depots)
+    prize = _drop_penalty(problem) if optional_stops else 0
     # Coordinates only draw plots in PyVRP; the matrices are all it searches on.
     locations = [pyvrp.Location(0, 0) for _ in range(n_depots + len(problem.stops))]
     depots = [pyvrp.Depot(k, tw_early=d.opens, tw_late=d.closes) for k, d in enumerate(problem.depots)]
     clients = [pyvrp.Client(problem.location(i), delivery=list(s.demand), service_duration=s.service_time,
-                            tw_early=s.opens, tw_late=s.closes, required=drop_penalty is None,
-                            prize=drop_penalty or 0)
+                            tw_early=s.opens, tw_late=s.closes, required=not optional_stops,
+                            prize=prize)
                for i, s in enumerate(problem.stops)]
     groups = _vehicle_groups(problem)
     vehicle_types = []
@@ -123,10 +128,10 @@ def solve_pyvrp(problem: Problem, time_limit: float, seed: int = 0, threads: int
 
 
 def solve_vroom(problem: Problem, time_limit: float, seed: int = 0, threads: int = 1,
-                drop_penalty: int | None = None) -> Plan:
+                optional_stops: bool = True) -> Plan:
     """VROOM at exploration level 5 on ``threads`` threads, stopped at ``time_limit`` seconds if it
-    has not finished. It is deterministic (``seed`` is unused) and leaves out what it cannot fit:
-    ``drop_penalty`` does not apply."""
+    has not finished. It is deterministic (``seed`` is unused), and always leaves out the stops it
+    cannot fit (``optional_stops`` is for the signature all peers share)."""
     _refuse_unsupported(problem, "VROOM", max_duration=False)
     vroom = _import("vroom", "pyvroom")
 
@@ -143,7 +148,8 @@ def solve_vroom(problem: Problem, time_limit: float, seed: int = 0, threads: int
             costs=vroom.VehicleCosts(fixed=v.fixed_cost * COST_SCALE)))
     for i, s in enumerate(problem.stops):
         problem_input.add_job(vroom.Job(i, location=problem.location(i), delivery=list(s.demand),
-                                        default_service=s.service_time, time_windows=[vroom.TimeWindow(s.opens, s.closes)]))
+                                        default_service=s.service_time,
+                                        time_windows=[vroom.TimeWindow(s.opens, s.closes)]))
     started = time.monotonic()
     solution = problem_input.solve(exploration_level=VROOM_EXPLORATION_LEVEL, nb_threads=threads,
                                    timeout=timedelta(seconds=time_limit))
@@ -154,3 +160,12 @@ def solve_vroom(problem: Problem, time_limit: float, seed: int = 0, threads: int
 
 
 PEERS: dict[str, Callable[..., Plan]] = {"pyvrp": solve_pyvrp, "vroom": solve_vroom}
+
+
+def peer_names(text: str) -> list[str]:
+    """The peers named in a comma-separated command-line value."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = set(names) - PEERS.keys()
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown peer {', '.join(sorted(unknown))}; known: {', '.join(PEERS)}")
+    return names

@@ -96,6 +96,12 @@ def plan_depot_routes(
     return _plan(depot_id, delivery_date, time_limit_seconds, seed, now=None)
 
 
+def depot_problem(*, depot_id: int, delivery_date: date) -> solver.Problem:
+    """The routing problem :func:`plan_depot_routes` solves for the depot's day, for benchmarks that
+    hand the very same problem to other solvers (bench_routing --peers)."""
+    return _setup(selectors.depot(depot_id), delivery_date, [], 0).problem
+
+
 def replan_depot_routes(
     *, depot_id: int, delivery_date: date, now: datetime | None = None, time_limit_seconds: float | None = None,
     seed: int = 0,

@@ -1,24 +1,47 @@
-"""Benchmark: plan one generated depot day end to end (allocations in, stored plan out); a command, not a test."""
+"""Benchmark: plan one generated depot day end to end (allocations in, stored plan out); a command, not a test.
+
+With ``--peers pyvrp`` the same routing problem (matrix, every capacity dimension, windows, service
+times, fleet with its shifts, fixed cost and cost per km) also goes to each peer (routing.peers) under
+the same time limit, and its plan is judged and costed by the independent checker with the service's
+cost function (fixed cost + cost per km x distance), next to ours.
+"""
 import json
 import math
 import random
 import time
 from datetime import date, time as clock_time
+from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import Depot, PickupPoint, Product
-from routing import services
+from routing import peers, services
+from routing.checker import check_plan
 from routing.models import Vehicle
 from warehouse.models import Allocation, Lot
 
 DAY = date(2031, 1, 7)
+CENT = Decimal("0.01")
 CENTRE = (30.27, 120.15)
 ZONES = ("ambient", "chilled", "frozen")
+
+
+def peer_result(problem, name: str, time_limit: float, seed: int, threads: int) -> dict:
+    """A peer's plan of ``problem``, as the checker sees it; money in yuan (the problem's costs are
+    cents)."""
+    started = time.perf_counter()
+    plan = peers.PEERS[name](problem, time_limit, seed=seed, threads=threads, optional_stops=True)
+    seconds = time.perf_counter() - started
+    check = check_plan(problem, plan)
+    return {
+        "plan_seconds": round(seconds, 2), "routes": len(plan.routes), "stops": len(problem.stops) - len(plan.dropped),
+        "dropped": len(plan.dropped), "cost": str((Decimal(repr(check.cost)) / 100).quantize(CENT)),
+        "distance_km": round(check.distance / 1000, 1), "feasible": check.feasible, "violations": check.violations,
+    }
 
 
 class Rollback(Exception):
@@ -34,6 +57,8 @@ class Command(BaseCommand):
         parser.add_argument("--time-limit", type=float, default=None, help="default ROUTING_SOLVER_TIME_LIMIT_SECONDS")
         parser.add_argument("--workers", type=int, default=None, help="default ROUTING_SOLVER_WORKERS")
         parser.add_argument("--seed", type=int, default=42)
+        parser.add_argument("--peers", type=peers.peer_names, default=[],
+                            help=f"also plan the same problem with these, comma-separated: {', '.join(peers.PEERS)}")
         parser.add_argument("--json", dest="json_path", required=True)
 
     def handle(self, *args, **o):
@@ -50,9 +75,17 @@ class Command(BaseCommand):
                     stops=plan.stop_count, dropped=plan.dropped_count, cost=str(plan.cost),
                     distance_km=round(plan.distance_m / 1000, 1), solver=plan.solver_stats,
                 )
+                if o["peers"]:
+                    problem = services.depot_problem(depot_id=depot.pk, delivery_date=DAY)
+                    time_limit = o["time_limit"] or settings.ROUTING_SOLVER_TIME_LIMIT_SECONDS
+                    threads = settings.ROUTING_SOLVER_WORKERS  # the same as ours
+                    result["peers"] = {name: peer_result(problem, name, time_limit, o["seed"], threads)
+                                       for name in o["peers"]}
                 raise Rollback
         except Rollback:
             pass
+        except peers.PeerMissing as error:
+            raise CommandError(str(error)) from error
         Path(o["json_path"]).write_text(json.dumps(result, indent=2))
         self.stdout.write(json.dumps(result, indent=2))
 

@@ -153,8 +153,9 @@ def lightgbm_global(history: np.ndarray, horizon: int, first_date, promo: np.nda
                     num_threads: int = -1) -> Baseline:
     """One LightGBM model for all series through mlforecast (the M5-winning family): lags 1, 7,
     14 and 28, rolling means over 7 and 28 days of lags 1 and 7, day of week, day of month and
-    month, a Tweedie objective on each series scaled to [0, 1], recursive over the horizon.  Promotion, holiday and price
-    (columns over history and horizon, known in advance) join as features when given.
+    month, a Tweedie objective on each series scaled to [0, 1], recursive over the horizon.
+    Promotion, holiday and price (over history and horizon, known in advance) join as features
+    when given.
 
     promo: (n, T + horizon) bool; holiday: (T + horizon,) bool; price: (n, T + horizon), NaN unknown.
     """
@@ -172,13 +173,12 @@ def lightgbm_global(history: np.ndarray, horizon: int, first_date, promo: np.nda
     df = _long(first, filled, rows, ds[:T])
     future = pd.DataFrame({"unique_id": np.repeat(rows, horizon), "ds": np.tile(ds[T:], len(rows))})
     exog = []
-    t_all = np.arange(T + horizon)
     for name, values in (("promotion", promo), ("holiday", holiday), ("price", price)):
         if values is None:
             continue
         grid = np.broadcast_to(values, (n, T + horizon)).astype(np.float32)
         df[name] = np.concatenate([grid[i, first[i]:T] for i in rows]) if len(rows) else []
-        future[name] = grid[rows][:, t_all[T:]].reshape(-1)
+        future[name] = grid[rows, T:].reshape(-1)
         exog.append(name)
     mean = np.zeros((n, horizon), np.float32)
     t0 = time.perf_counter()

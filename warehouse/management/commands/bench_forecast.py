@@ -24,8 +24,9 @@ from warehouse import forecast_eval, forecast_panel
 COLUMNS = [("series", "series", "{:d}"), ("seconds", "seconds", "{:.2f}"), ("wape", "WAPE", "{:.3f}"),
            ("wape_intermittent_series", "intermit.", "{:.3f}"), ("wape_promotion_days", "promo days", "{:.3f}"),
            ("wape_holiday_days", "holidays", "{:.3f}"), ("wape_ordinary_days", "ordinary", "{:.3f}"),
-           ("bias", "bias", "{:+.3f}"), ("pit_coverage_p80", "PIT80", "{:.3f}"), ("pit_coverage_p95", "PIT95", "{:.3f}"),
-           ("coverage_p80", "cov80", "{:.3f}"), ("coverage_p95", "cov95", "{:.3f}")]
+           ("bias", "bias", "{:+.3f}"), ("pit_coverage_p80", "PIT80", "{:.3f}"),
+           ("pit_coverage_p95", "PIT95", "{:.3f}"), ("coverage_p80", "cov80", "{:.3f}"),
+           ("coverage_p95", "cov95", "{:.3f}")]
 
 
 def _clean(obj):

@@ -22,10 +22,12 @@ from datetime import timedelta
 
 import numpy as np
 
-# The schedule of a stop sequence and the drop penalty are our solver's own, so that a peer's plan is
-# timed and its stops priced exactly as ours.
-from routing.solver import METRES_PER_KM, DroppedStop, Plan, Problem, SolverStats, Vehicle, _drop_penalty, _schedule
+# A peer's stop sequences are timed by our solver's own schedule, as our routes are.
+from routing.solver import METRES_PER_KM, DroppedStop, Plan, Problem, SolverStats, Vehicle, _schedule
 
+# What a peer says of its own plan (SolverStats.status); the checker is the judge all the same.
+STATUS_FEASIBLE = "feasible"
+STATUS_INFEASIBLE = "infeasible"  # PyVRP returns its best plan even when it breaks a rule
 # VROOM's deepest search; it stops on its own long before the time limit on 100-600 stops.
 VROOM_EXPLORATION_LEVEL = 5
 # Cost per km and fixed cost are in money units per km and per vehicle, distances in metres: the
@@ -58,8 +60,8 @@ def _shift(problem: Problem, vehicle: Vehicle) -> tuple[int, int]:
     return max(vehicle.shift_start, start.opens), min(vehicle.shift_end, end.closes)
 
 
-def _plan(problem: Problem, routes: dict[int, list[int]], peer: str, objective: int, seconds: float,
-          threads: int, iterations: int = 0) -> Plan:
+def _plan(problem: Problem, routes: dict[int, list[int]], peer: str, objective: int, feasible: bool,
+          seconds: float, threads: int, iterations: int = 0) -> Plan:
     """The plan of ``routes`` (stop positions by vehicle index); stops on no route are dropped.
     Its cost is the one the peer reports, in our units: the checker recomputes it independently."""
     scheduled = tuple(_schedule(problem, problem.vehicles[k], stops) for k, stops in sorted(routes.items()) if stops)
@@ -69,7 +71,8 @@ def _plan(problem: Problem, routes: dict[int, list[int]], peer: str, objective: 
     return Plan(routes=scheduled, dropped=dropped, cost=objective / COST_SCALE,
                 distance=sum(r.distance for r in scheduled), duration=sum(r.duration for r in scheduled),
                 stats=SolverStats(first_solution_strategy=peer, objective=objective, seconds=round(seconds, 3),
-                                  workers=threads, status="solved", iterations=iterations))
+                                  workers=threads, status=STATUS_FEASIBLE if feasible else STATUS_INFEASIBLE,
+                                  iterations=iterations))
 
 
 def _vehicle_groups(problem: Problem) -> list[list[int]]:
@@ -82,17 +85,35 @@ def _vehicle_groups(problem: Problem) -> list[list[int]]:
     return list(groups.values())
 
 
+def _prize(problem: Problem) -> int:
+    """What PyVRP gains by serving a stop: twice the most serving it can add to a plan (a vehicle of
+    its own, or a detour of at most two of the longest arcs), so it serves every stop it can. Not our
+    solver's drop penalty, which dwarfs PyVRP's penalties for broken rules: PyVRP then keeps stops
+    on routes that break windows and loads rather than leave them out."""
+    longest = max(max(row) for row in problem.distance)
+    return 2 * max(v.fixed_cost * COST_SCALE + 2 * longest * v.cost_per_km for v in problem.vehicles) + 1
+
+
+def _penalty_params(pyvrp, problem: Problem):
+    """PyVRP's penalty bounds suit costs of one unit per unit of distance (Solomon); ours cost
+    ``cost_per_km`` per metre, so the bounds scale with it or PyVRP settles on plans that break rules."""
+    scale = max(v.cost_per_km for v in problem.vehicles)
+    defaults = pyvrp.PenaltyParams()
+    penalty = pyvrp.PenaltyParams(min_penalty=defaults.min_penalty * scale, max_penalty=defaults.max_penalty * scale)
+    return pyvrp.SolveParams(penalty=penalty)
+
+
 def solve_pyvrp(problem: Problem, time_limit: float, seed: int = 0, threads: int = 1,
                 optional_stops: bool = False) -> Plan:
     """PyVRP for ``time_limit`` seconds (it runs one thread whatever ``threads`` says). Every stop
-    must be served, unless ``optional_stops``: then, as in our solver, leaving a stop out costs more
-    than any plan, so PyVRP returns a plan serving what it can (without, it may return none)."""
+    must be served, unless ``optional_stops``: then PyVRP may leave out the stops it cannot serve
+    (see _prize), as our solver does; without, its best plan may break rules to serve them all."""
     _refuse_unsupported(problem, "PyVRP")
     pyvrp = _import("pyvrp", "pyvrp")
     stop_criteria = _import("pyvrp.stop", "pyvrp")
 
     n_depots = len(problem.depots)
-    prize = _drop_penalty(problem) if optional_stops else 0
+    prize = _prize(problem) if optional_stops else 0
     # Coordinates only draw plots in PyVRP; the matrices are all it searches on.
     locations = [pyvrp.Location(0, 0) for _ in range(n_depots + len(problem.stops))]
     depots = [pyvrp.Depot(k, tw_early=d.opens, tw_late=d.closes) for k, d in enumerate(problem.depots)]
@@ -116,14 +137,16 @@ def solve_pyvrp(problem: Problem, time_limit: float, seed: int = 0, threads: int
     started = time.monotonic()
     with warnings.catch_warnings():  # its penalty bound warnings say nothing about the plan
         warnings.simplefilter("ignore")
-        result = pyvrp.solve(data, stop_criteria.MaxRuntime(time_limit), seed=seed, display=False)
+        result = pyvrp.solve(data, stop_criteria.MaxRuntime(time_limit), seed=seed, display=False,
+                             params=_penalty_params(pyvrp, problem))
     seconds = time.monotonic() - started
     unused = [list(group) for group in groups]
     routes: dict[int, list[int]] = {}
     for route in result.best.routes():
         # A client activity's idx is its place in the clients, which are our stops in order.
         routes[unused[route.vehicle_type()].pop(0)] = [a.idx for a in route if a.is_client()]
-    return _plan(problem, routes, "pyvrp", int(result.best.distance_cost() + result.best.fixed_vehicle_cost()),
+    best = result.best
+    return _plan(problem, routes, "pyvrp", int(best.distance_cost() + best.fixed_vehicle_cost()), best.is_feasible(),
                  seconds, 1, result.num_iterations)
 
 
@@ -156,7 +179,7 @@ def solve_vroom(problem: Problem, time_limit: float, seed: int = 0, threads: int
     seconds = time.monotonic() - started
     jobs = solution.routes[solution.routes["type"] == "job"]
     routes = {int(k): [int(i) for i in steps["id"]] for k, steps in jobs.groupby("vehicle_id", sort=True)}
-    return _plan(problem, routes, "vroom", int(solution.summary.cost), seconds, threads)
+    return _plan(problem, routes, "vroom", int(solution.summary.cost), True, seconds, threads)
 
 
 PEERS: dict[str, Callable[..., Plan]] = {"pyvrp": solve_pyvrp, "vroom": solve_vroom}

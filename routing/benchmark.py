@@ -70,6 +70,7 @@ def judge(instance: Instance, plan: Plan, seconds: float, reference: int | None)
         "vehicles_used": len(plan.routes),
         "seconds": round(seconds, 2),
         "violations": violations,
+        "status": plan.stats.status,  # the solver's own word on its plan (PyVRP: feasible or not)
         "first_solution_strategy": plan.stats.first_solution_strategy,
         "fleet_phase_seconds": plan.stats.fleet_phase_seconds,
         "iterations": plan.stats.iterations,

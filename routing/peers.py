@@ -28,7 +28,7 @@ from routing.solver import METRES_PER_KM, DroppedStop, Plan, Problem, SolverStat
 # What a peer says of its own plan (SolverStats.status); the checker is the judge all the same.
 STATUS_FEASIBLE = "feasible"
 STATUS_INFEASIBLE = "infeasible"  # PyVRP returns its best plan even when it breaks a rule
-# VROOM's deepest search; it stops on its own long before the time limit on 100-600 stops.
+# VROOM's deepest search; it ends on its own, usually well before the time limit.
 VROOM_EXPLORATION_LEVEL = 5
 # Cost per km and fixed cost are in money units per km and per vehicle, distances in metres: the
 # peers take integer arc costs, so every cost is counted in thousandths (as OR-Tools is in solver.py).

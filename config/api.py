@@ -10,12 +10,11 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 import catalog.api
 import grouporders.api
 import pickup.api
+import pipeline.api
 import procurement.api
 import routing.api
 import warehouse.api
 from core.auth import api_auth
-
-from . import pipeline_api
 from core.errors import ServiceError
 
 api = NinjaAPI(
@@ -31,7 +30,7 @@ api.add_router("/", warehouse.api.router)
 api.add_router("/", procurement.api.router)
 api.add_router("/", routing.api.router)
 api.add_router("/", pickup.api.router)
-api.add_router("/", pipeline_api.router)
+api.add_router("/", pipeline.api.router)
 
 
 def _error(request, status: int, detail, field: str | None = None, code: str = "error", **extra):

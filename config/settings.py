@@ -54,7 +54,8 @@ INSTALLED_APPS = [
     "procurement",
     "routing",
     "pickup",
-    "config",  # the nightly pipeline, which knows every app above
+    "pipeline",  # the nightly pipeline, which knows every app above
+    "simulation",  # the city simulator, which drives every app
 ]
 
 MIDDLEWARE = [
@@ -109,8 +110,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # (the language switch, kept in the session) asks for English.
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
-# Each app keeps its translations in its own locale/; this one holds the project-wide templates'.
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# Each app keeps its translations in its own locale/; these hold the project-wide templates' and those of
+# config/ (the API root's errors), which is not an app.
+LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "config" / "locale"]
 TIME_ZONE = os.environ.get("TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
@@ -140,7 +142,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     # The pipeline closes the wave first, then runs the rest of the night.
-    "start-pipelines-past-cutoff": {"task": "config.tasks.start_due_pipelines", "schedule": 60.0},
+    "start-pipelines-past-cutoff": {"task": "pipeline.tasks.start_due_pipelines", "schedule": 60.0},
     "write-off-expired-lots": {"task": "warehouse.tasks.write_off_expired", "schedule": crontab(hour=0, minute=30)},
     "forget-old-idempotency-keys": {"task": "core.tasks.forget_old_idempotency_keys", "schedule": crontab(hour=4, minute=0)},
 }

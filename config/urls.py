@@ -2,9 +2,9 @@ from django.contrib import admin
 from django.urls import include, path
 
 import core.views
+import pipeline.views
 import warehouse.views
 
-from . import views
 from .api import api
 
 urlpatterns = [
@@ -13,7 +13,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     # POST language=zh-hans|en: the language switch in every page's header (kept in the session).
     path("i18n/", include("django.conf.urls.i18n")),
-    path("dashboard/", views.dashboard, name="dashboard"),
+    path("dashboard/", pipeline.views.dashboard, name="dashboard"),
     path("warehouse/pick-lists/", warehouse.views.pick_lists, name="warehouse-pick-lists"),
     path("leader/", include("grouporders.urls")),
     path("procurement/", include("procurement.urls")),

@@ -1,4 +1,4 @@
-"""The order side of the simulated city (config/simulation): master data around Hangzhou, the daily
+"""The order side of the simulated city (simulation/): master data around Hangzhou, the daily
 wave with its deals and promotions, residents' orders through their leaders, and cheap demand history.
 
 Everything created is marked (codes and SKUs start with ``DEMO-``, usernames with ``demo-``) so that

@@ -30,8 +30,8 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 import config.api  # noqa: F401 - mounts every app's router, so every API schema class is defined
-from config.models import PipelineRun
-from config.services import start_pipeline
+from pipeline.models import PipelineRun
+from pipeline.services import start_pipeline
 from core.services import issue_token
 from grouporders import services as order_services
 from grouporders.models import GroupLeader, LeaderOrder, OrderLine, Resident, SalesWave

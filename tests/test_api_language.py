@@ -133,7 +133,7 @@ def remember(issued):
 def test_the_leaders_and_drivers_notices_are_chinese_even_when_an_english_request_starts_the_night(
     ordered_day, operator_api,
 ):
-    from config.models import Notice
+    from pipeline.models import Notice
 
     day = ordered_day.delivery_date
     response = operator_api.post("/api/pipeline/runs", {"delivery_date": day.isoformat()}, headers={"Accept-Language": "en"})

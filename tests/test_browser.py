@@ -55,6 +55,29 @@ def test_warehouse_staff_log_in_and_see_the_days_pick_lists(browser, live_server
     browser.save_screenshot(str(ARTIFACTS / "warehouse-pick-lists.png"))
 
 
+def click_and_wait(browser, button, page):
+    """Click a button whose form posts and comes back as a new page, and wait until ``page`` (an
+    element of the old page) is gone. Chromium 156 sometimes answers a question about an element
+    of a page it has just left with "Node with given id does not belong to the document" instead
+    of the stale-element error selenium's staleness_of expects: both mean the old page is gone."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def left(_):
+        try:
+            page.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as error:
+            if "does not belong to the document" in str(error):
+                return True
+            raise
+        return False
+
+    button.click()
+    WebDriverWait(browser, 15).until(left)
+
+
 def _log_in(browser, live_server, path, username):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
@@ -72,8 +95,6 @@ def _log_in(browser, live_server, path, username):
 def test_a_driver_confirms_a_stop_and_the_dashboard_shows_the_day(browser, live_server, ordered_day):  # noqa: F811
     from django.core.management import call_command
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
-    from selenium.webdriver.support.ui import WebDriverWait
 
     day = ordered_day.delivery_date.isoformat()
     call_command("pipeline", "start", "--date", day)
@@ -81,9 +102,8 @@ def test_a_driver_confirms_a_stop_and_the_dashboard_shows_the_day(browser, live_
     _log_in(browser, live_server, f"/routing/driver/?date={day}", "driver-1")
     for button in ("确认到达", "确认送达"):
         first_stop = browser.find_element(By.CSS_SELECTOR, ".stop")
-        first_stop.find_element(By.XPATH, f".//button[text()='{button}']").click()
         # Each button posts and redirects back: wait for the new page before looking at it.
-        WebDriverWait(browser, 15).until(expected_conditions.staleness_of(first_stop))
+        click_and_wait(browser, first_stop.find_element(By.XPATH, f".//button[text()='{button}']"), first_stop)
     assert "已送达" in browser.find_element(By.CSS_SELECTOR, ".stop.done").text
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / "driver-route.png"))

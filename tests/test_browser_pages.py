@@ -2,7 +2,7 @@
 import pytest
 
 from pickup.models import Collection, Receipt
-from tests.test_browser import ARTIFACTS, CHROMEDRIVER, CHROMIUM, _log_in, browser  # noqa: F401 - the fixture, reused
+from tests.test_browser import ARTIFACTS, CHROMEDRIVER, CHROMIUM, _log_in, browser, click_and_wait  # noqa: F401 - the fixture, reused
 from tests.test_pickup_api import issue
 
 pytestmark = [
@@ -13,17 +13,13 @@ pytestmark = [
 
 def test_a_leader_confirms_a_receipt_and_hands_over_with_a_residents_code(browser, live_server, pickup_day, operator_api):  # noqa: F811
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
-    from selenium.webdriver.support.ui import WebDriverWait
 
     day, p1 = pickup_day, pickup_day.points[0]
     codes = issue(operator_api, day)
 
     def submit(button):
         """Click and wait for the next page (every form posts and comes back as a new page)."""
-        page = browser.find_element(By.TAG_NAME, "main")
-        button.click()
-        WebDriverWait(browser, 15).until(expected_conditions.staleness_of(page))
+        click_and_wait(browser, button, browser.find_element(By.TAG_NAME, "main"))
 
     _log_in(browser, live_server, f"/pickup/?point={p1.pk}&date={day.delivery_date.isoformat()}", "leader1")
     # Two of the six bags of rice came; the apples all did.

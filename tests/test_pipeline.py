@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 
-from config import pipeline
-from config.models import Notice, PipelineRun, RunStatus
+from pipeline import steps
+from pipeline.models import Notice, PipelineRun, RunStatus
 from grouporders import services as order_services
 from grouporders.models import WaveStatus
 from pickup.models import PickupCode, Refund
@@ -95,7 +95,7 @@ def test_a_failed_step_is_recorded_and_the_run_resumes_from_it(ordered_day, oper
     def broken(delivery_date):
         raise RuntimeError("the routing service is down")
 
-    monkeypatch.setitem(pipeline.STEP_BY_NAME, "pick_lists", pipeline.Step("pick_lists", run=broken))
+    monkeypatch.setitem(steps.STEP_BY_NAME, "pick_lists", steps.Step("pick_lists", run=broken))
     run = operator_api.post("/api/pipeline/runs", {"delivery_date": day.isoformat()}).json()
     statuses = {s["name"]: s["status"] for s in run["steps"]}
     assert run["status"] == "failed"
@@ -124,19 +124,19 @@ def test_rerunning_every_step_duplicates_nothing(ordered_day):
     first = _outputs(day)
     run = PipelineRun.objects.get(delivery_date=day)
     for name in ("close_wave", "allocate", "refund_shortages", "pick_lists", "notify"):
-        pipeline.execute_step(run.pk, name)
+        steps.execute_step(run.pk, name)
     # The fan-out step by hand: every part, then its totals.
-    for depot_id in pipeline.start_fan_out(run.pk, "plan_routes"):
-        pipeline.execute_part(run.pk, "plan_routes", depot_id)
-    pipeline.finish_fan_out(run.pk, "plan_routes")
-    pipeline.execute_step(run.pk, "pick_lists")
+    for depot_id in steps.start_fan_out(run.pk, "plan_routes"):
+        steps.execute_part(run.pk, "plan_routes", depot_id)
+    steps.finish_fan_out(run.pk, "plan_routes")
+    steps.execute_step(run.pk, "pick_lists")
     assert _outputs(day) == first
     run.refresh_from_db()
     assert run.status == RunStatus.SUCCEEDED
 
 
 def test_beat_starts_the_pipeline_of_a_day_past_its_cutoff(ordered_day):
-    from config.tasks import start_due_pipelines
+    from pipeline.tasks import start_due_pipelines
 
     assert start_due_pipelines.delay().get() == []
     ordered_day.cutoff_at = ordered_day.cutoff_at - timedelta(days=3)

@@ -4,8 +4,8 @@ import time
 
 import pytest
 
-from config.models import PipelineRun, PipelineStep, RunStatus
-from config.services import resume_pipeline, start_pipeline
+from pipeline.models import PipelineRun, PipelineStep, RunStatus
+from pipeline.services import resume_pipeline, start_pipeline
 from tests.fixtures_worker import log_tail
 from tests.test_pipeline import _outputs, ordered_day  # noqa: F401 - the fixture is used by name
 

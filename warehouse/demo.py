@@ -1,4 +1,4 @@
-"""The warehouse's part of the simulated city (config/simulation): clear an earlier city's stock and outputs."""
+"""The warehouse's part of the simulated city (simulation/): clear an earlier city's stock and outputs."""
 from grouporders.demo import CODE_PREFIX
 
 from .models import Allocation, DemandForecast, LineShortage, Lot, SortList, StockMove

@@ -1,10 +1,10 @@
-"""`manage.py simulate`: run a simulated city through every app for some days (config/simulation)."""
+"""`manage.py simulate`: run a simulated city through every app for some days (simulation/)."""
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from ...simulation import CITIES, SimulationOptions, run_simulation
+from simulation.runner import CITIES, SimulationOptions, run_simulation
 
 
 class Command(BaseCommand):

@@ -3,8 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class PipelineConfig(AppConfig):
-    """The project package is an app only for the nightly pipeline, the one place that knows every app."""
+    """The nightly pipeline: the one place, with the simulator, that knows every app."""
 
-    name = "config"
-    label = "pipeline"
+    name = "pipeline"
     verbose_name = _("Nightly pipeline")

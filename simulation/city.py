@@ -44,7 +44,7 @@ from procurement.models import (
 from routing.models import Driver, RoutePlan, Vehicle, VehicleOutage
 from warehouse.demo import flush_warehouse_demo
 
-from ..models import Notice, PipelineRun
+from pipeline.models import Notice, PipelineRun
 
 CITIES = {
     "tiny": CityShape(pickup_points=12, depots=2, products=30, lines_per_day=500),

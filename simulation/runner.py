@@ -6,7 +6,7 @@ fresh goods (D-1 night), the nightly pipeline runs at the cutoff, drivers confir
 traffic, leaders count what arrived, residents collect with their pickup codes or do not come, a few
 claim; each morning beat's jobs expire stock, return the uncollected and settle commission. After
 the last day the clock runs on until every day is returned and settled, then each day's KPIs are
-read (config/kpis.py) into summary.json and report.html.
+read (pipeline/kpis.py) into summary.json and report.html.
 
 A rerun replaces the previous simulated city: everything it creates is marked (codes and SKUs start
 with DEMO-, usernames with demo-) and removed first. The morning jobs act on the whole database, as
@@ -29,7 +29,7 @@ from grouporders.demo import first_free_day
 from procurement.models import Supplier
 from routing.models import Vehicle
 
-from .. import kpis
+from pipeline import kpis
 from . import codes, day as phases, report
 from .city import CITIES, build_city, flush_city
 

@@ -14,7 +14,7 @@ from grouporders.demo import CODE_PREFIX
 from routing.models import Route, RouteStop
 from warehouse.models import SortList
 
-from ..models import STEP_LABELS
+from pipeline.models import STEP_LABELS
 
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"]
 WIDTH, HEIGHT, PAD = 460, 220, 58
@@ -184,7 +184,7 @@ def render(summary: dict, *, base_url: str) -> str:
             {str(STEP_LABELS.get(k, k)): v or 0 for k, v in d["timings"]["pipeline_steps"].items()} for d in days
         ]),
     }
-    return render_to_string("pipeline/report.html", {
+    return render_to_string("simulation/report.html", {
         "s": summary, "days": days, "charts": charts, "depots": _depots(summary, base_url), "base_url": base_url,
         "last_day": days[-1]["delivery_date"], "city_label": CITY_LABELS.get(summary["city"], summary["city"]),
         "step_rows": _timing_rows(days, lambda d: {s["name"]: s for s in d["pipeline"]["steps"]}, STEP_LABELS),

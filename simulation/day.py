@@ -26,7 +26,7 @@ from routing.models import RouteStop, RouteStopLine
 from warehouse import services as warehouse_services
 from warehouse.models import Allocation
 
-from ..services import start_pipeline
+from pipeline.services import start_pipeline
 from .city import SimCity
 from .codes import INBOX
 

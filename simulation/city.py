@@ -45,6 +45,7 @@ from routing.models import Driver, RoutePlan, Vehicle, VehicleOutage
 from warehouse.demo import flush_warehouse_demo
 
 from pipeline.models import Notice, PipelineRun
+from .streams import array_stream, stream
 
 CITIES = {
     "tiny": CityShape(pickup_points=12, depots=2, products=30, lines_per_day=500),
@@ -171,12 +172,12 @@ def add_fleet(rng: random.Random, city: City) -> int:
 
 
 def build_city(seed: int, shape: CityShape, first_day: date, history_days: int, locale: str = "zh") -> SimCity:
-    rng, np_rng = random.Random(seed), np.random.default_rng(seed)
-    city = seed_city(rng, np_rng, shape, locale)
+    # A stream per part: a scenario with another fleet keeps the same city, suppliers and history.
+    city = seed_city(stream(seed, None, "city"), array_stream(seed, None, "city"), shape, locale)
     with transaction.atomic():
-        add_suppliers(rng, city, locale)
-        add_fleet(rng, city)
+        add_suppliers(stream(seed, None, "suppliers"), city, locale)
+        add_fleet(stream(seed, None, "fleet"), city)
         buyer = _staff("buyer", Role.PROCUREMENT)
         clerk = _staff("warehouse", Role.WAREHOUSE)
-        history = seed_history(np_rng, city, first_day, history_days)
+        history = seed_history(array_stream(seed, None, "history"), city, first_day, history_days)
     return SimCity(city, buyer, clerk, history)

@@ -4,12 +4,10 @@ Every phase takes the simulated moment it happens at (`now=`/`at=`/`received_at=
 instead of freezing time: the clock runs D-1 evening (forecast, purchase, receipt, cutoff) to D
 (deliveries, collection, claims), and the next mornings' jobs return and settle.
 """
-import random
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-import numpy as np
 from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
@@ -29,6 +27,7 @@ from warehouse.models import Allocation
 from pipeline.services import start_pipeline
 from .city import SimCity
 from .codes import INBOX
+from .streams import array_stream, stream
 
 FORECAST_HISTORY_DAYS = 28
 SUPPLIER_SHORT_SHARE = 0.15  # purchase order lines the supplier delivers short
@@ -37,6 +36,9 @@ TRANSIT_DAMAGE_SHARE = 0.01  # products at a stop of which one unit arrives brok
 CLAIM_SHARE = 0.005  # collected lines a resident claims on
 CLAIM_APPROVAL = 0.8
 NO_SHOW_RANGE = (0.02, 0.10)  # per point: residents who never come for their goods
+# What names a resident's line of a day from run to run (database keys differ): random draws about
+# the line are keyed by it.
+PICKUP_LINE = ("pickup_point__code", "product__sku", "resident__phone_hash")
 
 
 def at(day: date, hour: int, minute: int = 0) -> datetime:
@@ -58,9 +60,10 @@ def morning_jobs(day: date) -> dict:
     }
 
 
-def take_orders(sim: SimCity, day: date, rng: random.Random, np_rng: np.random.Generator) -> dict:
-    offer = orders_demo.open_wave(np_rng, sim.city, day)
-    return {"promotions": int(offer.promoted.sum()), **orders_demo.place_orders(rng, np_rng, sim.city, offer)}
+def take_orders(sim: SimCity, day: date, seed: int) -> dict:
+    offer = orders_demo.open_wave(array_stream(seed, day, "promotions"), sim.city, day)
+    placed = orders_demo.place_orders(stream(seed, day, "cancellations"), array_stream(seed, day, "orders"), sim.city, offer)
+    return {"promotions": int(offer.promoted.sum()), **placed}
 
 
 def forecast_and_buy(sim: SimCity, day: date) -> dict:
@@ -79,13 +82,18 @@ def forecast_and_buy(sim: SimCity, day: date) -> dict:
     return {"suggestions": run.suggestions, "units_suggested": run.units, "purchase_orders": len(orders)}
 
 
-def receive_purchases(sim: SimCity, day: date, rng: random.Random) -> dict:
-    """D-1 night: the suppliers deliver, some short; QC rejects part of some fresh goods."""
+def receive_purchases(sim: SimCity, day: date, seed: int) -> dict:
+    """D-1 night: the suppliers deliver, some short; QC rejects part of some fresh goods. Each
+    supplier's product has its own luck, whatever else the day's purchase orders hold."""
     totals = defaultdict(int)
     cost = Decimal("0.00")
-    for order in PurchaseOrder.objects.filter(delivery_date=day, state=PurchaseOrderState.SENT, supplier__code__startswith="DEMO-"):
+    orders = PurchaseOrder.objects.filter(
+        delivery_date=day, state=PurchaseOrderState.SENT, supplier__code__startswith="DEMO-"
+    ).select_related("supplier").order_by("supplier__code", "number")
+    for order in orders:
         lines = []
-        for line in order.lines.select_related("product"):
+        for line in order.lines.select_related("product").order_by("product__sku"):
+            rng = stream(seed, day, "supply", order.supplier.code, line.product.sku)
             arrived = line.quantity
             if rng.random() < SUPPLIER_SHORT_SHARE:
                 arrived = int(line.quantity * rng.uniform(0.5, 0.95))
@@ -105,7 +113,7 @@ def receive_purchases(sim: SimCity, day: date, rng: random.Random) -> dict:
         if lines:
             procurement_services.receive_goods(
                 purchase_order_id=order.pk, document_number=f"GRN-{order.number}", lines=lines, actor=sim.warehouse_clerk,
-                received_at=at(day - timedelta(days=1), 21, rng.randint(0, 59)),
+                received_at=at(day - timedelta(days=1), 21, stream(seed, day, "supply", order.supplier.code).randint(0, 59)),
             )
     return {
         "units_ordered": totals["ordered"], "units_accepted": totals["accepted"], "supplier_short_units": totals["short"],
@@ -126,26 +134,35 @@ def run_pipeline(day: date) -> dict:
     }
 
 
-def deliver(sim: SimCity, day: date, rng: random.Random, quiet: bool) -> dict:
-    """D morning: each driver confirms arrival and hand-over at every stop, late by traffic and incidents."""
+def deliver(sim: SimCity, day: date, seed: int, quiet: bool) -> dict:
+    """D morning: each driver confirms arrival and hand-over at every stop, late by traffic and
+    incidents. A van's late start is its own, the traffic on the way to a point the point's, so
+    another fleet meets the same streets."""
     stops = list(
         RouteStop.objects.filter(route__plan__delivery_date=day, route__plan__depot__in=sim.city.depots)
-        .select_related("route__driver__user")
+        .select_related("route__driver__user", "route__vehicle", "pickup_point")
         .prefetch_related("lines")
         .order_by("route_id", "sequence")
     )
+    sku = {product.pk: product.sku for product in sim.city.products}
     delay = {}
     damaged = 0
     for stop in _bar(stops, "  deliveries", quiet):
         if stop.route_id not in delay:
-            delay[stop.route_id] = timedelta(minutes=max(0.0, rng.gauss(2, 8)))  # late leaving the depot
+            late = stream(seed, day, "departure", stop.route.vehicle.code).gauss(2, 8)
+            delay[stop.route_id] = timedelta(minutes=max(0.0, late))  # late leaving the depot
+        rng = stream(seed, day, "traffic", stop.pickup_point.code)
         delay[stop.route_id] += timedelta(minutes=rng.expovariate(1 / 1.5))  # traffic
         if rng.random() < 0.03:
             delay[stop.route_id] += timedelta(minutes=rng.uniform(20, 50))  # a breakdown or a jam
         driver = stop.route.driver.user if stop.route.driver else sim.city.operator
         arrived = stop.eta + delay[stop.route_id]
         routing_services.confirm_arrival(user=driver, stop_id=stop.pk, at=arrived)
-        broken = [(line.product_id, line.quantity - 1) for line in stop.lines.all() if rng.random() < TRANSIT_DAMAGE_SHARE]
+        broken = [
+            (line.product_id, line.quantity - 1) for line in stop.lines.all()
+            if stream(seed, day, "transit damage", stop.pickup_point.code, sku[line.product_id]).random()
+            < TRANSIT_DAMAGE_SHARE
+        ]
         damaged += len(broken)
         routing_services.confirm_delivery(
             user=driver, stop_id=stop.pk, at=arrived + (stop.departure_at - stop.eta), delivered=broken or None
@@ -153,7 +170,7 @@ def deliver(sim: SimCity, day: date, rng: random.Random, quiet: bool) -> dict:
     return {"stops_confirmed": len(stops), "units_damaged_in_transit": damaged}
 
 
-def receive_at_points(sim: SimCity, day: date, rng: random.Random, quiet: bool) -> dict:
+def receive_at_points(sim: SimCity, day: date, seed: int, quiet: bool) -> dict:
     """Each leader counts what the driver handed over; an operator decides the claims that opens."""
     delivered = defaultdict(dict)
     for point_id, product_id, quantity in RouteStopLine.objects.filter(
@@ -171,31 +188,34 @@ def receive_at_points(sim: SimCity, day: date, rng: random.Random, quiet: bool) 
         )
     claims = list(
         Claim.objects.filter(pickup_line__delivery_date=day, source=ClaimSource.RECEIPT, status=ClaimStatus.OPEN)
-        .values_list("pk", flat=True)
+        .values_list("pk", *(f"pickup_line__{field}" for field in PICKUP_LINE))
+        .order_by(*(f"pickup_line__{field}" for field in PICKUP_LINE))
     )
     approved = 0
-    for claim_id in claims:
-        approve = rng.random() < 0.9  # the rest turn up at the point after all
+    for claim_id, *line in claims:
+        approve = stream(seed, day, "receipt claim", *line).random() < 0.9  # the rest turn up at the point after all
         pickup_services.decide_claim(user=sim.city.operator, claim_id=claim_id, approve=approve, now=at(day, 11))
         approved += approve
     return {"points_received": len(points), "receipt_claims": len(claims), "receipt_claims_approved": approved}
 
 
-def collect(sim: SimCity, day: date, rng: random.Random, quiet: bool) -> dict:
-    """D daytime: residents come with their codes, except the no-shows; the leader's device checks each code."""
+def collect(sim: SimCity, day: date, seed: int, quiet: bool) -> dict:
+    """D daytime: residents come with their codes, except the no-shows; the leader's device checks
+    each code. Whether a resident comes, and when, is the resident's own draw."""
     codes = INBOX.pop(day, {})
     waiting = (
         PickupLine.objects.filter(delivery_date=day, pickup_point__in=sim.city.points)
         .annotate(left=F("ordered_quantity") - F("shortage_quantity") - F("missing_quantity") - F("collected_quantity"))
         .filter(left__gt=0)
-        .values_list("pickup_point_id", "resident_id")
+        .values_list("pickup_point_id", "resident_id", "resident__phone_hash")
         .distinct()
         .order_by("pickup_point_id", "resident_id")
     )
     points = {point.pk: point for point in sim.city.points}
-    no_show_rate = {point_id: rng.uniform(*NO_SHOW_RANGE) for point_id in points}
+    no_show_rate = {point.pk: stream(seed, day, "no-show rate", point.code).uniform(*NO_SHOW_RANGE) for point in points.values()}
     collected = no_shows = 0
-    for point_id, resident_id in _bar(list(waiting), "  collection", quiet):
+    for point_id, resident_id, resident in _bar(list(waiting), "  collection", quiet):
+        rng = stream(seed, day, "collection", points[point_id].code, resident)
         if rng.random() < no_show_rate[point_id]:
             no_shows += 1
             continue
@@ -210,17 +230,20 @@ def collect(sim: SimCity, day: date, rng: random.Random, quiet: bool) -> dict:
     return {"residents_collected": collected, "no_shows": no_shows}
 
 
-def resident_claims(sim: SimCity, day: date, rng: random.Random) -> dict:
+def resident_claims(sim: SimCity, day: date, seed: int) -> dict:
     """A few residents find something wrong with what they collected; customer service decides the next day."""
-    lines = PickupLine.objects.filter(delivery_date=day, pickup_point__in=sim.city.points, collected_quantity__gt=0)
+    lines = PickupLine.objects.filter(
+        delivery_date=day, pickup_point__in=sim.city.points, collected_quantity__gt=0
+    ).order_by(*PICKUP_LINE).values_list("order_line_id", "pickup_point_id", "collected_at", *PICKUP_LINE)
     filed = approved = 0
     kinds = [ClaimKind.DAMAGED, ClaimKind.QUALITY, ClaimKind.WRONG_ITEM]
-    for line in lines.only("pk", "order_line_id", "pickup_point_id", "collected_at"):
+    for order_line_id, pickup_point_id, collected_at, *line in lines:
+        rng = stream(seed, day, "resident claim", *line)
         if rng.random() >= CLAIM_SHARE:
             continue
         claim = pickup_services.file_claim(
-            user=sim.city.leader_of[line.pickup_point_id], order_line_id=line.order_line_id, kind=rng.choice(kinds),
-            quantity=1, reason="the resident sent a photo", now=line.collected_at + timedelta(hours=2),
+            user=sim.city.leader_of[pickup_point_id], order_line_id=order_line_id, kind=rng.choice(kinds),
+            quantity=1, reason="the resident sent a photo", now=collected_at + timedelta(hours=2),
         )
         approve = rng.random() < CLAIM_APPROVAL
         pickup_services.decide_claim(user=sim.city.operator, claim_id=claim.pk, approve=approve, now=at(day + timedelta(days=1), 10))

@@ -13,13 +13,11 @@ with DEMO-, usernames with demo-) and removed first. The morning jobs act on the
 beat's would on that simulated date: run the simulator on a development database.
 """
 import json
-import random
 import time
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 
-import numpy as np
 from django.db import connection
 from django.test import override_settings
 from django.utils import timezone, translation
@@ -34,6 +32,9 @@ from . import codes, day as phases, report
 from .city import CITIES, build_city, flush_city
 
 
+ROUTE_ITERATIONS = 5000
+
+
 @dataclass(frozen=True)
 class SimulationOptions:
     city: str = "small"
@@ -45,6 +46,9 @@ class SimulationOptions:
     quiet: bool = False
     base_url: str = "http://127.0.0.1:8000"
     locale: str = "zh"  # the city's names and the report's language: "zh" (Chinese) or "en"
+    # The route search's iteration budget per search: a run then repeats exactly on any machine.
+    # None: the service's time limit (ROUTING_SOLVER_TIME_LIMIT_SECONDS), as in production.
+    route_iterations: int | None = ROUTE_ITERATIONS
 
 
 class Stopwatch:
@@ -69,18 +73,18 @@ def _network(sim, shape) -> dict:
     }
 
 
-def simulate_day(sim, day: date, rng: random.Random, np_rng: np.random.Generator, quiet: bool) -> dict:
+def simulate_day(sim, day: date, seed: int, quiet: bool) -> dict:
     watch = Stopwatch()
     record = {
-        "orders_placed": watch.run("orders", phases.take_orders, sim, day, rng, np_rng),
+        "orders_placed": watch.run("orders", phases.take_orders, sim, day, seed),
         "purchasing": watch.run("forecast_and_purchase", phases.forecast_and_buy, sim, day),
-        "goods_receipt": watch.run("goods_receipt", phases.receive_purchases, sim, day, rng),
+        "goods_receipt": watch.run("goods_receipt", phases.receive_purchases, sim, day, seed),
         "pipeline": watch.run("pipeline", phases.run_pipeline, day),
         "morning_jobs": watch.run("morning_jobs", phases.morning_jobs, day),
-        "deliveries": watch.run("deliveries", phases.deliver, sim, day, rng, quiet),
-        "point_receipts": watch.run("point_receipts", phases.receive_at_points, sim, day, rng, quiet),
-        "collection": watch.run("collection", phases.collect, sim, day, rng, quiet),
-        "claims": watch.run("claims", phases.resident_claims, sim, day, rng),
+        "deliveries": watch.run("deliveries", phases.deliver, sim, day, seed, quiet),
+        "point_receipts": watch.run("point_receipts", phases.receive_at_points, sim, day, seed, quiet),
+        "collection": watch.run("collection", phases.collect, sim, day, seed, quiet),
+        "claims": watch.run("claims", phases.resident_claims, sim, day, seed),
     }
     steps = record["pipeline"]["steps"]
     solving = next((s["counts"].get("solver_seconds", 0) for s in steps if s["name"] == "plan_routes"), 0)
@@ -112,15 +116,15 @@ def run_simulation(options: SimulationOptions) -> dict:
     start = timezone.localdate() + timedelta(days=2) - timedelta(days=options.history_days)
     first_day = first_free_day(start, options.history_days + options.days) + timedelta(days=options.history_days)
     sim = watch.run("build_city", build_city, options.seed, shape, first_day, options.history_days, options.locale)
-    rng, np_rng = random.Random(options.seed + 1), np.random.default_rng(options.seed + 1)
     days = [first_day + timedelta(days=n) for n in range(options.days)]
     records = {}
-    with override_settings(PICKUP_CODE_SENDER=codes.SENDER):
+    with override_settings(PICKUP_CODE_SENDER=codes.SENDER, ROUTING_SOLVER_MAX_ITERATIONS=options.route_iterations):
         for day in tqdm(days, desc=f"{options.city} city", unit="day", disable=options.quiet, dynamic_ncols=True):
-            records[day] = simulate_day(sim, day, rng, np_rng, options.quiet)
+            records[day] = simulate_day(sim, day, options.seed, options.quiet)
         wind_down = [{"date": d.isoformat(), **phases.morning_jobs(d)} for d in phases.wind_down_days(days[-1])]
     summary = {
-        "city": options.city, "seed": options.seed, "days_simulated": options.days, "first_day": first_day.isoformat(),
+        "city": options.city, "seed": options.seed, "days_simulated": options.days,
+        "route_iterations": options.route_iterations, "reproducible": options.route_iterations is not None, "first_day": first_day.isoformat(),
         "history_days": options.history_days, "history_demand_lines": sim.history_lines,
         "network": _network(sim, shape),
         "rerun": "replaces the previous simulated city (codes DEMO-, users demo-)",

@@ -89,3 +89,25 @@ def test_the_chinese_city_names_thousands_of_points_uniquely_and_english_is_kept
     assert products and all(p.name.isascii() for p in products)
     assert all(p.name.isascii() for p in PickupPoint.objects.filter(code__startswith="DEMO-"))
     flush_demo_data()
+
+
+def _without_wall_clock(value):
+    """The summary without what the clock measured (seconds, timings): every other figure."""
+    if isinstance(value, dict):
+        return {k: _without_wall_clock(v) for k, v in value.items() if "seconds" not in k and "timings" not in k}
+    if isinstance(value, list):
+        return [_without_wall_clock(v) for v in value]
+    return value
+
+
+def test_the_same_seed_gives_the_same_summary_to_the_last_figure(tmp_path):
+    """Reproducible by default: the route search runs on an iteration budget and every draw comes
+    from a stream keyed by what it decides, so a rerun (new database keys, other row order, another
+    load on the machine) repeats every KPI."""
+    summaries = []
+    for run in ("first", "second"):
+        call_command("simulate", city="tiny", days=2, seed=5, out=str(tmp_path / run), history_days=7, verbosity=0)
+        summaries.append(json.loads((tmp_path / run / "summary.json").read_text(encoding="utf-8")))
+    first, second = (_without_wall_clock(summary) for summary in summaries)
+    assert first["reproducible"] and first["days"][0]["lines"] > 0 and first["days"][1]["km"] > 0
+    assert first == second

@@ -2,9 +2,9 @@
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from simulation.runner import CITIES, SimulationOptions, run_simulation
+from simulation.runner import CITIES, ROUTE_ITERATIONS, SimulationOptions, run_simulation
 
 
 class Command(BaseCommand):
@@ -22,13 +22,21 @@ class Command(BaseCommand):
         parser.add_argument("--history-days", type=int, default=28, help="days of demand history seeded for the forecast")
         parser.add_argument("--lines-per-day", type=int, help="order lines a day instead of the city size's")
         parser.add_argument("--base-url", default="http://127.0.0.1:8000", help="where the report's links point")
+        parser.add_argument(
+            "--route-iterations", type=int, default=ROUTE_ITERATIONS,
+            help=f"the route search's iteration budget (default {ROUTE_ITERATIONS}): the same seed gives the same KPIs on "
+                 "any machine; 0 searches for the service's time limit instead, as in production, and runs then differ",
+        )
         parser.add_argument("--locale", choices=["zh", "en"], default="zh",
                             help="the city's names and the report's language: Chinese (default) or English")
 
-    def handle(self, *args, city, days, seed, out, history_days, lines_per_day, base_url, locale, **options):
+    def handle(self, *args, city, days, seed, out, history_days, lines_per_day, base_url, locale, route_iterations,
+               **options):
+        if route_iterations < 0:
+            raise CommandError("--route-iterations cannot be negative")
         summary = run_simulation(SimulationOptions(
             city=city, days=days, seed=seed, out=Path(out), history_days=history_days, lines_per_day=lines_per_day, quiet=options["verbosity"] < 1,
-            base_url=base_url, locale=locale,
+            base_url=base_url, locale=locale, route_iterations=route_iterations or None,
         ))
         self._print(summary, Path(out))
 

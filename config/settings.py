@@ -231,6 +231,15 @@ CELERY_BEAT_SCHEDULE.update({
 PROCUREMENT_RECEIPT_TOLERANCE = float(os.environ.get("PROCUREMENT_RECEIPT_TOLERANCE", "0.05"))
 # Share of its cost a leftover long-life unit loses by waiting for a later wave (space, capital, risk).
 PROCUREMENT_CARRY_COST_RATE = float(os.environ.get("PROCUREMENT_CARRY_COST_RATE", "0.05"))
+# What purchase suggestions buy up to when demand is a forecast: "newsvendor" (the quantile at each
+# product's critical ratio of price, cost and salvage), "mean" (the forecast's mean) or
+# "service_level" (the quantile PROCUREMENT_SERVICE_LEVEL for every product).
+PROCUREMENT_POLICY = os.environ.get("PROCUREMENT_POLICY", "newsvendor")
+PROCUREMENT_SERVICE_LEVEL = float(os.environ["PROCUREMENT_SERVICE_LEVEL"]) if os.environ.get("PROCUREMENT_SERVICE_LEVEL") else None
+if PROCUREMENT_POLICY not in ("newsvendor", "mean", "service_level"):
+    raise ImproperlyConfigured("PROCUREMENT_POLICY must be newsvendor, mean or service_level")
+if PROCUREMENT_POLICY == "service_level" and not 0 < (PROCUREMENT_SERVICE_LEVEL or 0) < 1:
+    raise ImproperlyConfigured("PROCUREMENT_SERVICE_LEVEL must be between 0 and 1 with PROCUREMENT_POLICY=service_level")
 # Purchase suggestions for tomorrow are proposed at this local time (D-1 ~18:00 in the business day).
 PROCUREMENT_SUGGEST_AT = time.fromisoformat(os.environ.get("PROCUREMENT_SUGGEST_AT", "17:30"))
 CELERY_BEAT_SCHEDULE["procurement-suggest-purchases"] = {

@@ -219,9 +219,13 @@ def suggest_purchases(
         cost, np.array([row[7] for row in preferred]), days_to_next_wave, settings.PROCUREMENT_CARRY_COST_RATE
     )
     ratio = newsvendor.critical_ratio(price, cost, salvage)
+    if settings.PROCUREMENT_POLICY == "service_level":
+        ratio = np.full_like(ratio, settings.PROCUREMENT_SERVICE_LEVEL)
 
     demand_source = "orders" if wave.status == WaveStatus.CLOSED else "forecast"
     target, mean = _targets(delivery_date, demand_source, depot_ids, products, ratio)
+    if settings.PROCUREMENT_POLICY == "mean" and demand_source == "forecast":
+        target = np.ceil(mean).astype(np.int64)
     on_hand_by_product = selectors.usable_on_hand(delivery_date, settings.ALLOCATION_MIN_REMAINING_DAYS, *stock_sites)
     transit_by_product = selectors.in_transit(delivery_date, *stock_sites)
     on_hand = np.array([on_hand_by_product.get(int(p), 0) for p in products], dtype=np.int64)

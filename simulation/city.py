@@ -2,7 +2,7 @@
 suppliers with their terms, vans with drivers, staff, the demand history; and removing an earlier city.
 """
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, time
 from decimal import Decimal
 
@@ -45,6 +45,7 @@ from routing.models import Driver, RoutePlan, Vehicle, VehicleOutage
 from warehouse.demo import flush_warehouse_demo
 
 from pipeline.models import Notice, PipelineRun
+from .scenario import Fleet, Scenario
 from .streams import array_stream, stream
 
 CITIES = {
@@ -53,8 +54,10 @@ CITIES = {
     "medium": CityShape(pickup_points=600, depots=4, products=120, lines_per_day=150_000),
     "large": CityShape(pickup_points=3_000, depots=10, products=300, lines_per_day=1_000_000),
 }
-STOPS_PER_VAN = 6  # stops a van serves in its shift at most
-VAN_CRATES = 240
+# Stops a van can make in its shift, for sizing the fleet (the route search decides the real
+# routes): 6.5 hours (05:30-12:00) at about 17 minutes a stop (5 minutes plus 20 s a crate at the
+# point, ~8 crates; ~2.5 km to the next point at 25 km/h in town) is 22. See the README.
+STOPS_PER_SHIFT = 22
 VAN_FILL = 0.8  # plan for vans 80 % full: the solver needs slack to fit whole points
 BUSIEST_DAY = max(WEEKDAY_FACTOR) * (1 + PROMOTION_SHARE * (PROMOTION_UPLIFT - 1))  # Saturday, with the promotions
 ZONES = 3  # ambient, chilled, frozen goods travel in separate crates: each zone's last crate is part full
@@ -76,6 +79,7 @@ class SimCity:
     buyer: object  # the procurement staff member who accepts suggestions and books receipts
     warehouse_clerk: object
     history_lines: int
+    scenario: Scenario = field(default_factory=Scenario)  # residents' behaviour: no-shows, claims
 
 
 def flush_city() -> None:
@@ -149,19 +153,21 @@ def busiest_crates(city: City) -> np.ndarray:
     return city.point_lines * BUSIEST_DAY * per_line + ZONES
 
 
-def add_fleet(rng: random.Random, city: City) -> int:
-    """Enough vans with a driver for each depot's busy day (by crates and by stops per shift), and a spare.
-    Every van has chilled and frozen compartments: nearly every point orders some chilled and frozen goods each day."""
+def add_fleet(rng: random.Random, city: City, fleet: Fleet) -> int:
+    """Each depot's vans with a driver: the fleet's count, else enough for the depot's busy day (by
+    crates and by stops per shift) and a spare. Every van is a 4.2 m box van (see Fleet) with
+    chilled and frozen compartments: nearly every point orders some chilled and frozen goods each day."""
     vans = 0
     crates = busiest_crates(city)
     for depot in city.depots:
         here = np.array([point.depot_id == depot.pk for point in city.points])
-        needed = max(-(-int(here.sum()) // STOPS_PER_VAN), int(np.ceil(crates[here].sum() / (VAN_CRATES * VAN_FILL))))
-        for number in range(1, needed + 2):
+        needed = max(-(-int(here.sum()) // STOPS_PER_SHIFT), int(np.ceil(crates[here].sum() / (fleet.crates * VAN_FILL)))) + 1
+        for number in range(1, (fleet.vans or needed) + 1):
             van = Vehicle.objects.create(
-                code=f"{depot.code}-V{number:02d}", depot=depot, capacity_kg=3500, capacity_litres=16000, capacity_crates=VAN_CRATES,
-                has_chilled_zone=True, has_frozen_zone=True,
-                shift_start=time(5, 30), shift_end=time(14, 0), cost_per_km=rng.choice([2, 3]), fixed_cost=Decimal(200),
+                code=f"{depot.code}-V{number:02d}", depot=depot, capacity_kg=1800, capacity_litres=16000,
+                capacity_crates=fleet.crates, has_chilled_zone=True, has_frozen_zone=True,
+                shift_start=fleet.shift_start, shift_end=fleet.shift_end, cost_per_km=rng.choice([2, 3]),
+                fixed_cost=Decimal(200),
             )
             Driver.objects.create(
                 user=_staff(f"driver-{van.code.lower()}", Role.DRIVER), vehicle=van,
@@ -171,13 +177,14 @@ def add_fleet(rng: random.Random, city: City) -> int:
     return vans
 
 
-def build_city(seed: int, shape: CityShape, first_day: date, history_days: int, locale: str = "zh") -> SimCity:
+def build_city(seed: int, shape: CityShape, first_day: date, history_days: int, locale: str = "zh",
+               scenario: Scenario = Scenario()) -> SimCity:
     # A stream per part: a scenario with another fleet keeps the same city, suppliers and history.
     city = seed_city(stream(seed, None, "city"), array_stream(seed, None, "city"), shape, locale)
     with transaction.atomic():
         add_suppliers(stream(seed, None, "suppliers"), city, locale)
-        add_fleet(stream(seed, None, "fleet"), city)
+        add_fleet(stream(seed, None, "fleet"), city, scenario.fleet)
         buyer = _staff("buyer", Role.PROCUREMENT)
         clerk = _staff("warehouse", Role.WAREHOUSE)
         history = seed_history(array_stream(seed, None, "history"), city, first_day, history_days)
-    return SimCity(city, buyer, clerk, history)
+    return SimCity(city, buyer, clerk, history, scenario)

@@ -33,9 +33,7 @@ FORECAST_HISTORY_DAYS = 28
 SUPPLIER_SHORT_SHARE = 0.15  # purchase order lines the supplier delivers short
 QC_REJECT_SHARE = 0.2  # lines of fresh goods with some units rejected at QC
 TRANSIT_DAMAGE_SHARE = 0.01  # products at a stop of which one unit arrives broken
-CLAIM_SHARE = 0.005  # collected lines a resident claims on
 CLAIM_APPROVAL = 0.8
-NO_SHOW_RANGE = (0.02, 0.10)  # per point: residents who never come for their goods
 # What names a resident's line of a day from run to run (database keys differ): random draws about
 # the line are keyed by it.
 PICKUP_LINE = ("pickup_point__code", "product__sku", "resident__phone_hash")
@@ -212,7 +210,7 @@ def collect(sim: SimCity, day: date, seed: int, quiet: bool) -> dict:
         .order_by("pickup_point_id", "resident_id")
     )
     points = {point.pk: point for point in sim.city.points}
-    no_show_rate = {point.pk: stream(seed, day, "no-show rate", point.code).uniform(*NO_SHOW_RANGE) for point in points.values()}
+    no_show_rate = {point.pk: stream(seed, day, "no-show rate", point.code).uniform(*sim.scenario.no_show) for point in points.values()}
     collected = no_shows = 0
     for point_id, resident_id, resident in _bar(list(waiting), "  collection", quiet):
         rng = stream(seed, day, "collection", points[point_id].code, resident)
@@ -239,7 +237,7 @@ def resident_claims(sim: SimCity, day: date, seed: int) -> dict:
     kinds = [ClaimKind.DAMAGED, ClaimKind.QUALITY, ClaimKind.WRONG_ITEM]
     for order_line_id, pickup_point_id, collected_at, *line in lines:
         rng = stream(seed, day, "resident claim", *line)
-        if rng.random() >= CLAIM_SHARE:
+        if rng.random() >= sim.scenario.claim_share:
             continue
         claim = pickup_services.file_claim(
             user=sim.city.leader_of[pickup_point_id], order_line_id=order_line_id, kind=rng.choice(kinds),

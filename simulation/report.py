@@ -54,6 +54,30 @@ def bar_chart(labels: list[str], values: list[float], unit: str = "", colour: st
     return _svg(_axis(top, unit) + "".join(bars))
 
 
+def diverging_chart(labels: list[str], values: list[float], interval: tuple[float, float] | None = None):
+    """Differences as bars up (above zero) or down from a zero line, one per label, with the 95 %
+    interval of their mean as a shaded band when given."""
+    reach = max([abs(v) for v in values] + [abs(x) for x in interval or ()] + [1e-9]) * 1.15
+    middle = HEIGHT / 2
+    scale = (HEIGHT / 2 - PAD / 2) / reach
+    step = (WIDTH - PAD - 10) / max(len(values), 1)
+    parts = [f'<line x1="{PAD}" x2="{WIDTH - 10}" y1="{middle}" y2="{middle}" stroke="#555"/>']
+    if interval:
+        top, bottom = middle - interval[1] * scale, middle - interval[0] * scale
+        parts.append(f'<rect x="{PAD}" y="{top:.1f}" width="{WIDTH - PAD - 10}" height="{max(bottom - top, 1):.1f}" '
+                     f'fill="{COLOURS[0]}" fill-opacity="0.15"/>')
+    for i, (label, value) in enumerate(zip(labels, values)):
+        x, h = PAD + i * step + step * 0.2, value * scale
+        parts.append(
+            f'<rect x="{x:.1f}" y="{middle - max(h, 0):.1f}" width="{step * 0.6:.1f}" height="{abs(h):.1f}" '
+            f'fill="{COLOURS[2] if value >= 0 else COLOURS[1]}"/>'
+            f'<text x="{x + step * 0.3:.1f}" y="{middle - h - 4 if value >= 0 else middle - h + 12:.1f}" '
+            f'text-anchor="middle">{value:+,.{0 if reach >= 10 else 2}f}</text>'
+            f'<text x="{x + step * 0.3:.1f}" y="{HEIGHT - 6}" text-anchor="middle" fill="#555">{escape(label)}</text>'
+        )
+    return _svg("".join(parts))
+
+
 def rate_chart(labels: list[str], series: dict[str, list[float | None]]):
     """Rates between 0 and 1 as lines, one per series, with a legend."""
     step = (WIDTH - PAD - 30) / max(len(labels) - 1, 1)

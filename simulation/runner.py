@@ -30,6 +30,7 @@ from routing.models import Vehicle
 from pipeline import kpis
 from . import codes, day as phases, report
 from .city import CITIES, build_city, flush_city
+from .scenario import Scenario
 
 
 ROUTE_ITERATIONS = 5000
@@ -49,6 +50,7 @@ class SimulationOptions:
     # The route search's iteration budget per search: a run then repeats exactly on any machine.
     # None: the service's time limit (ROUTING_SOLVER_TIME_LIMIT_SECONDS), as in production.
     route_iterations: int | None = ROUTE_ITERATIONS
+    scenario: Scenario = Scenario()  # what the operator changes; its route_iterations win over the option above
 
 
 class Stopwatch:
@@ -106,8 +108,11 @@ def run_simulation(options: SimulationOptions) -> dict:
         # is most of the wall time otherwise). Still safe against the process crashing; this connection only.
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA synchronous = OFF")
+    scenario = options.scenario
     if options.lines_per_day:
         shape = replace(shape, lines_per_day=options.lines_per_day)
+    shape = replace(shape, lines_per_day=round(shape.lines_per_day * scenario.demand_scale), depots=scenario.depots or shape.depots)
+    route_iterations = scenario.route_iterations or options.route_iterations
     started = time.perf_counter()
     watch = Stopwatch()
     watch.run("flush", flush_city)
@@ -115,16 +120,16 @@ def run_simulation(options: SimulationOptions) -> dict:
     # the waves take orders; later moments are simulated through the services' `now` arguments.
     start = timezone.localdate() + timedelta(days=2) - timedelta(days=options.history_days)
     first_day = first_free_day(start, options.history_days + options.days) + timedelta(days=options.history_days)
-    sim = watch.run("build_city", build_city, options.seed, shape, first_day, options.history_days, options.locale)
+    sim = watch.run("build_city", build_city, options.seed, shape, first_day, options.history_days, options.locale, scenario)
     days = [first_day + timedelta(days=n) for n in range(options.days)]
     records = {}
-    with override_settings(PICKUP_CODE_SENDER=codes.SENDER, ROUTING_SOLVER_MAX_ITERATIONS=options.route_iterations):
+    with override_settings(PICKUP_CODE_SENDER=codes.SENDER, ROUTING_SOLVER_MAX_ITERATIONS=route_iterations, **scenario.settings()):
         for day in tqdm(days, desc=f"{options.city} city", unit="day", disable=options.quiet, dynamic_ncols=True):
             records[day] = simulate_day(sim, day, options.seed, options.quiet)
         wind_down = [{"date": d.isoformat(), **phases.morning_jobs(d)} for d in phases.wind_down_days(days[-1])]
     summary = {
         "city": options.city, "seed": options.seed, "days_simulated": options.days,
-        "route_iterations": options.route_iterations, "reproducible": options.route_iterations is not None, "first_day": first_day.isoformat(),
+        "scenario": scenario.name, "route_iterations": route_iterations, "reproducible": route_iterations is not None, "first_day": first_day.isoformat(),
         "history_days": options.history_days, "history_demand_lines": sim.history_lines,
         "network": _network(sim, shape),
         "rerun": "replaces the previous simulated city (codes DEMO-, users demo-)",

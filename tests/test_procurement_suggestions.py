@@ -184,3 +184,19 @@ def test_the_evening_task_proposes_tomorrows_purchases(supplier_terms, network):
                                   mean=30.0, p50=29, p80=35, p95=40)
     (run,) = suggest_tomorrows_purchases.delay().get()
     assert run["delivery_date"] == tomorrow.isoformat() and run["suggestions"] == 1
+
+
+def test_other_purchasing_policies_buy_up_to_the_mean_or_one_service_level(
+    wave, deals, supplier_terms, forecasts, network, settings
+):
+    fresh, dry = forecasts
+    settings.PROCUREMENT_POLICY = "mean"
+    services.suggest_purchases(delivery_date=wave.delivery_date)
+    assert PurchaseSuggestion.objects.get(product=network["products"][0]).target == 100  # the mean, 100.0
+    assert PurchaseSuggestion.objects.get(product=network["products"][1]).target == 20
+
+    settings.PROCUREMENT_POLICY, settings.PROCUREMENT_SERVICE_LEVEL = "service_level", 0.95
+    services.suggest_purchases(delivery_date=wave.delivery_date)  # replaces the proposed suggestions
+    fresh_suggestion = PurchaseSuggestion.objects.get(product=network["products"][0])
+    assert fresh_suggestion.critical_ratio == pytest.approx(0.95)
+    assert fresh_suggestion.target == expected_target(fresh, 0.95) > 100

@@ -10,7 +10,7 @@ from django.db.models import Sum
 from catalog.models import PickupPoint
 from grouporders.models import DemandLine, LineStatus, OrderLine, SalesWave
 from pickup.models import PickupCode, Refund, RefundCause
-from routing.models import RouteStop
+from routing.models import RouteStop, Vehicle
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -111,3 +111,39 @@ def test_the_same_seed_gives_the_same_summary_to_the_last_figure(tmp_path):
     first, second = (_without_wall_clock(summary) for summary in summaries)
     assert first["reproducible"] and first["days"][0]["lines"] > 0 and first["days"][1]["km"] > 0
     assert first == second
+
+
+def test_compare_runs_each_scenario_on_the_same_seeds_and_judges_the_differences(tmp_path):
+    base, variant = tmp_path / "base.toml", tmp_path / "variant.json"
+    base.write_text('name = "基准"\n', encoding="utf-8")
+    variant.write_text(json.dumps({"name": "多人不来取", "no_show": [0.3, 0.4], "fleet": {"vans": 2, "crates": 150}}),
+                       encoding="utf-8")
+    out = tmp_path / "compare"
+    call_command("simulate", "compare", str(base), str(variant), city="tiny", days=1, seed=3, seeds=2, out=str(out),
+                 history_days=7, verbosity=0)
+
+    result = json.loads((out / "compare.json").read_text(encoding="utf-8"))
+    assert result["seeds"] == [3, 4] and result["base"] == "基准" and len(result["runs"]["多人不来取"]) == 2
+    rows = {row["kpi"]: row for row in result["comparisons"][0]["rows"]}
+    # Common random numbers: the same residents order the same goods in both scenarios of a seed.
+    assert rows["gmv"]["per_seed"] == [0, 0] and rows["gmv"]["verdict"] == "same"
+    # Three to four in ten residents never come instead of up to one in ten: fewer collect, on every seed.
+    assert all(diff < 0 for diff in rows["pickup_rate"]["per_seed"])
+    assert rows["pickup_rate"]["low"] < rows["pickup_rate"]["mean"] < rows["pickup_rate"]["high"]
+    assert rows["pickup_rate"]["verdict"] in {"worse", "same"}  # two seeds give a wide interval
+    assert Vehicle.objects.filter(depot__code__startswith="DEMO-").count() == 2 * 2  # the variant ran last: 2 vans a depot
+
+    html = (out / "compare.html").read_text(encoding="utf-8")
+    assert "多人不来取" in html and "提货率" in html and "结论" in html and "<svg" in html and "基准/seed-3/report.html" in html
+    assert (out / "基准" / "seed-4" / "summary.json").exists()
+
+
+def test_a_scenario_file_with_a_mistake_is_refused_naming_the_field(tmp_path):
+    from django.core.management.base import CommandError
+
+    bad = tmp_path / "bad.toml"
+    for text, field in (("[fleet]\nvans = 0\n", "fleet.vans"), ('purchasing = "cheap"\n', "purchasing"),
+                        ("speed = 3\n", "speed"), ("no_show = [0.5, 0.1]\n", "no_show"), ("depots = \n", "bad.toml")):
+        bad.write_text(text, encoding="utf-8")
+        with pytest.raises(CommandError, match=field.replace(".", r"\.")):
+            call_command("simulate", scenario=str(bad), city="tiny", days=1, out=str(tmp_path), verbosity=0)

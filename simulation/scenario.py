@@ -1,0 +1,165 @@
+"""What-if scenarios: what an operator may change about a simulated city, read from TOML or JSON.
+
+A scenario file holds only what it changes; everything else stays as the base city has it:
+
+    name = "两辆大车"            # shown in reports; the file's name when missing
+    depots = 2                  # depots the city's points are split among
+    demand_scale = 1.2          # order lines a day, as a share of the city's
+    route_iterations = 20000    # the route search's budget per search (reproducible)
+    purchasing = "newsvendor"   # or "mean" (order up to the forecast's mean) or "service_level"
+    service_level = 0.95        # with purchasing = "service_level": the quantile bought up to
+    no_show = [0.02, 0.10]      # per point, the share of residents who never come, drawn in this range
+    claim_share = 0.005         # collected lines a resident claims on
+    commission_tiers = {ordinary = [[0, 0.06], [30000, 0.08]], core = [[0, 0.10]]}  # PICKUP_COMMISSION_TIERS
+
+    [fleet]
+    vans = 4                    # per depot; missing: enough for the busiest day by crates and stops
+    crates = 200                # a van's capacity in crates
+    shift_start = "05:30"
+    shift_end = "12:00"
+"""
+import json
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from datetime import time
+from pathlib import Path
+
+from django.conf import settings
+
+from pickup.commission import parse_tiers
+
+PURCHASING_POLICIES = ("newsvendor", "mean", "service_level")
+
+
+class ScenarioError(ValueError):
+    """A scenario file that cannot be used; the message names the file and the field."""
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """Each depot's vans. The defaults are a grid depot's 4.2 m box van (see the README's
+    assumptions): 16 m³ holds about 200 crates of 60 × 40 × 30 cm stacked with aisles, 3.5 t."""
+
+    vans: int | None = None  # per depot; None: enough for the busiest day, and a spare
+    crates: int = 200
+    shift_start: time = time(5, 30)
+    shift_end: time = time(12, 0)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str = "base"
+    fleet: Fleet = field(default_factory=Fleet)
+    depots: int | None = None  # None: the city's own number
+    demand_scale: float = 1.0
+    route_iterations: int | None = None  # None: the run's own option
+    purchasing: str = "newsvendor"
+    service_level: float | None = None
+    no_show: tuple[float, float] = (0.02, 0.10)
+    claim_share: float = 0.005
+    commission_tiers: dict | None = None  # None: the settings' PICKUP_COMMISSION_TIERS
+
+    def settings(self) -> dict:
+        """The Django settings the scenario overrides for its run."""
+        overrides = {"PROCUREMENT_POLICY": self.purchasing, "PROCUREMENT_SERVICE_LEVEL": self.service_level}
+        if self.commission_tiers is not None:
+            overrides["PICKUP_COMMISSION_TIERS"] = self.commission_tiers
+        return overrides
+
+
+def _number(value, where: str, low: float, high: float | None = None, integer: bool = False):
+    kind = int if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kind) or value < low or (high is not None and value > high):
+        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise ScenarioError(f"{where}: must be {'a whole number' if integer else 'a number'} {bound}, not {value!r}")
+    return value
+
+
+def _clock(value, where: str) -> time:
+    try:
+        return time.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ScenarioError(f"{where}: must be a time such as \"05:30\", not {value!r}") from None
+
+
+def _fleet(raw, where: str) -> Fleet:
+    if not isinstance(raw, dict):
+        raise ScenarioError(f"{where}: must be a table of vans, crates, shift_start, shift_end")
+    unknown = set(raw) - {f.name for f in fields(Fleet)}
+    if unknown:
+        raise ScenarioError(f"{where}.{sorted(unknown)[0]}: not a fleet setting (vans, crates, shift_start, shift_end)")
+    fleet = Fleet()
+    if "vans" in raw:
+        fleet = replace(fleet, vans=_number(raw["vans"], f"{where}.vans", 1, 200, integer=True))
+    if "crates" in raw:
+        fleet = replace(fleet, crates=_number(raw["crates"], f"{where}.crates", 10, 2000, integer=True))
+    for name in ("shift_start", "shift_end"):
+        if name in raw:
+            fleet = replace(fleet, **{name: _clock(raw[name], f"{where}.{name}")})
+    if fleet.shift_end <= fleet.shift_start:
+        raise ScenarioError(f"{where}.shift_end: must be after shift_start")
+    return fleet
+
+
+def parse_scenario(raw: dict, name: str) -> Scenario:
+    """A scenario from a file's parsed contents; every mistake raises ScenarioError naming its field."""
+    unknown = set(raw) - {f.name for f in fields(Scenario)}
+    if unknown:
+        raise ScenarioError(f"{sorted(unknown)[0]}: not a scenario setting ({', '.join(f.name for f in fields(Scenario))})")
+    scenario = Scenario(name=str(raw.get("name") or name))
+    if "fleet" in raw:
+        scenario = replace(scenario, fleet=_fleet(raw["fleet"], "fleet"))
+    if "depots" in raw:
+        scenario = replace(scenario, depots=_number(raw["depots"], "depots", 1, 10, integer=True))
+    if "demand_scale" in raw:
+        scenario = replace(scenario, demand_scale=_number(raw["demand_scale"], "demand_scale", 0.05, 20))
+    if "route_iterations" in raw:
+        scenario = replace(scenario, route_iterations=_number(raw["route_iterations"], "route_iterations", 1, integer=True))
+    if "purchasing" in raw:
+        if raw["purchasing"] not in PURCHASING_POLICIES:
+            raise ScenarioError(f"purchasing: one of {', '.join(PURCHASING_POLICIES)}, not {raw['purchasing']!r}")
+        scenario = replace(scenario, purchasing=raw["purchasing"])
+    if "service_level" in raw:
+        scenario = replace(scenario, service_level=_number(raw["service_level"], "service_level", 0.5, 0.999))
+    if scenario.purchasing == "service_level" and scenario.service_level is None:
+        raise ScenarioError("service_level: required when purchasing is \"service_level\"")
+    if "no_show" in raw:
+        value = raw["no_show"]
+        if not (isinstance(value, list) and len(value) == 2):
+            raise ScenarioError(f"no_show: must be a range [low, high], not {value!r}")
+        low, high = (_number(v, "no_show", 0, 1) for v in value)
+        if low > high:
+            raise ScenarioError("no_show: the low end must not be above the high end")
+        scenario = replace(scenario, no_show=(float(low), float(high)))
+    if "claim_share" in raw:
+        scenario = replace(scenario, claim_share=float(_number(raw["claim_share"], "claim_share", 0, 1)))
+    if "commission_tiers" in raw:
+        tiers = raw["commission_tiers"]
+        shape = "a table of tier name = [[monthly GMV from, rate], ...] for the tiers ordinary and core"
+        if not (isinstance(tiers, dict) and set(tiers) >= {"ordinary", "core"}):
+            raise ScenarioError(f"commission_tiers: {shape}")
+        try:
+            parse_tiers(tiers, settings.PICKUP_COMMISSION_CAP)
+        except (TypeError, ValueError, ArithmeticError) as error:
+            raise ScenarioError(f"commission_tiers: {shape} ({error})") from None
+        scenario = replace(scenario, commission_tiers=tiers)
+    return scenario
+
+
+def load_scenario(path: Path) -> Scenario:
+    """A scenario from a .toml or .json file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ScenarioError(f"{path}: cannot be read ({error.strerror})") from None
+    try:
+        raw = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ScenarioError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'TOML'} ({error})") from None
+    if not isinstance(raw, dict):
+        raise ScenarioError(f"{path}: must hold a table of settings")
+    try:
+        return parse_scenario(raw, path.stem)
+    except ScenarioError as error:
+        raise ScenarioError(f"{path}: {error}") from None

@@ -154,6 +154,21 @@ def month_collected_gmv(leader_ids: set[int], at: datetime, *, excluding_line_id
     return {leader_id: Decimal("0.00") for leader_id in leader_ids} | dict(rows)
 
 
+def collected_between(leader_ids: set[int], after: datetime, until: datetime, *, excluding_line_ids: list[int]
+                      ) -> list[tuple[datetime, int, Decimal]]:
+    """(earned at, leader, revenue) of the leaders' collected revenue earned after `after` up to
+    `until`, in time order, leaving out some lines: what month_collected_gmv adds from one moment to a later one."""
+    return list(
+        CommissionEntry.objects.filter(
+            leader_id__in=leader_ids, beneficiary=Beneficiary.LEADER, kind=EntryKind.ACCRUAL, earned_at__gt=after,
+            earned_at__lte=until,
+        )
+        .exclude(pickup_line_id__in=excluding_line_ids)
+        .order_by("earned_at", "pk")
+        .values_list("earned_at", "leader_id", "revenue")
+    )
+
+
 def visible_leader(user, leader_id: int | None) -> GroupLeader:
     """Leaders see their own statement; operators anybody's (leader_id required)."""
     if is_operator(user) and leader_id is not None:

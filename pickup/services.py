@@ -511,16 +511,81 @@ def collect_with_code(
                     field=f"lines.{index}.quantity", code="quantity_out_of_range",
                 )
         handed_over = [by_order_line[order_line_id] for order_line_id in quantities]
-        for line in handed_over:
+        _hand_over([(handed_over, quantities, now)], user)
+    return PickupResult(lines[0].resident, lines, quantities)
+
+
+def _hand_over(steps: list[tuple[list[PickupLine], dict[int, int], datetime]], user) -> None:
+    """Write hand-overs, each (lines, units per order line, moment), in the order of their moments:
+    the lines' collected units, a collection record per line, and the commission they earn."""
+    lines, collections = [], []
+    for step_lines, quantities, now in steps:
+        for line in step_lines:
             line.collected_quantity += quantities[line.order_line_id]
             line.collected_at = now
-        PickupLine.objects.bulk_update(handed_over, ["collected_quantity", "collected_at"])
-        Collection.objects.bulk_create(
-            Collection(pickup_line=line, quantity=quantities[line.order_line_id], collected_by=user, collected_at=now)
-            for line in handed_over
-        )
-        _accrue(handed_over, now, collected=True)
-    return PickupResult(lines[0].resident, lines, quantities)
+            collections.append(Collection(pickup_line=line, quantity=quantities[line.order_line_id], collected_by=user,
+                                          collected_at=now))
+        lines.extend(step_lines)
+    PickupLine.objects.bulk_update(lines, ["collected_quantity", "collected_at"], batch_size=2000)
+    Collection.objects.bulk_create(collections, batch_size=2000)
+    _accrue_in_steps([(step_lines, now) for step_lines, _quantities, now in steps], collected=True)
+
+
+@dataclass(frozen=True)
+class Handover:
+    """A resident showing their code at a pickup point at a moment: everything of theirs left there is handed over."""
+
+    pickup_point_id: int
+    code: str
+    at: datetime
+
+
+def collect_many(*, user, delivery_date: date, handovers: list[Handover]) -> int:
+    """Hand over many residents' goods in one call (a leader's day, or a point's), as if each
+    resident came in turn at their moment: the same checks, lines, collection records and
+    commission as collect_with_code one by one in the order of the moments (ties in the given
+    order), in a few queries for the whole batch. All or nothing: a wrong code, or a resident with
+    nothing left to collect, refuses the batch, naming the hand-over (a wrong code counts toward
+    the point's lock as on the leader's page). Returns the residents served.
+    """
+    if not handovers:
+        return 0
+    points = {pid: selectors.visible_point(user, pid).pk for pid in sorted({h.pickup_point_id for h in handovers})}
+    for point_id in points:
+        _check_not_locked(point_id)
+    hasher = code_hasher(delivery_date)
+    hashes = [hasher(h.code.strip()) for h in handovers]
+    resident_of = dict(
+        PickupCode.objects.filter(delivery_date=delivery_date, code_hash__in=set(hashes)).values_list("code_hash", "resident_id")
+    )
+    wanted = PickupLine.objects.filter(
+        delivery_date=delivery_date, pickup_point_id__in=points, resident_id__in=set(resident_of.values())
+    )
+    if len(set(wanted.values_list("pickup_point_id", "resident_id"))) < len({
+        (h.pickup_point_id, resident_of[code]) for h, code in zip(handovers, hashes) if code in resident_of
+    }):
+        for point_id in points:  # the pipeline makes them at the cutoff; a day it has not reached yet
+            ensure_pickup_lines(delivery_date, point_id)
+    with transaction.atomic():
+        by_resident = defaultdict(list)
+        for line in wanted.select_for_update(of=("self",)).select_related("resident", "product", "leader").order_by("pk"):
+            by_resident[(line.pickup_point_id, line.resident_id)].append(line)
+        steps = []
+        for index, (handover, code) in sorted(enumerate(zip(handovers, hashes)), key=lambda item: (item[1][0].at, item[0])):
+            resident = (handover.pickup_point_id, resident_of.get(code))
+            lines = by_resident.get(resident)
+            if lines is None:
+                _count_wrong_code(handover.pickup_point_id)
+                raise InvalidInput(_("this pickup code is not valid at this point today"), field=f"handovers.{index}.code",
+                                   code="invalid_pickup_code")
+            quantities = {line.order_line_id: line.collectable_quantity for line in lines if line.collectable_quantity > 0}
+            if not quantities:
+                raise Conflict(_("everything of this resident was already collected or returned"),
+                               field=f"handovers.{index}.code", code="already_collected")
+            by_resident[resident] = []  # a second hand-over of the same resident finds nothing left, as one by one
+            steps.append(([line for line in lines if line.order_line_id in quantities], quantities, handover.at))
+        _hand_over(steps, user)
+    return len(steps)
 
 
 # --- commission --------------------------------------------------------------------------------------
@@ -530,34 +595,75 @@ def _tiers() -> dict[str, tuple[commission.Bracket, ...]]:
     return commission.parse_tiers(settings.PICKUP_COMMISSION_TIERS, settings.PICKUP_COMMISSION_CAP)
 
 
-class _MonthRevenue:
-    """Leaders' month-to-date collected revenue while a batch of their lines is accrued.
+def _month_start(at: datetime) -> datetime:
+    return timezone.make_aware(datetime.combine(timezone.localtime(at).date().replace(day=1), datetime.min.time()))
 
-    A line's tier rate counts the month's revenue including the line itself and the batch lines
-    accrued before it, as if the lines were accrued one after another.
+
+class _MonthRevenue:
+    """Leaders' month-to-date collected revenue while their lines are accrued in steps, one after
+    another: a step is what one hand-over (or one claim decision) accrues, at its moment.
+
+    A line's tier rate counts what the ledger would hold at the step's moment had every earlier
+    step been written: the month's entries of other lines earned by then, the entries the earlier
+    steps left, and within the step the line itself and the step's lines before it. One step is
+    what collect_with_code accrues; collect_many's steps give the same rates as its hand-overs
+    made one by one in turn.
     """
 
-    def __init__(self, lines: list[PickupLine], accruals: dict[int, dict[str, CommissionEntry]], at: datetime):
-        self.lines, self.at = lines, at
-        self.elsewhere: dict[int, Decimal] | None = None  # read when a tier rate is first needed
-        self.in_batch: dict[int, Decimal] = {}
-        self.batch_total: dict[int, Decimal] = defaultdict(Decimal)
+    def __init__(self, lines: list[PickupLine], accruals: dict[int, dict[str, CommissionEntry]], first: datetime,
+                 last: datetime):
+        self.leaders = {line.leader_id for line in lines}
+        self.line_ids = [line.pk for line in lines]
+        self.first, self.last = first, last
+        self.before_first: dict[int, Decimal] | None = None  # other lines' revenue up to `first`, read when first needed
+        self.window: list[tuple[datetime, int, Decimal]] = []  # other lines' entries after `first` up to `last`
+        # The batch lines' leader entries as the ledger holds them between steps: line -> (leader, earned at, revenue).
+        self.entries = {
+            line.pk: (line.leader_id, entry.earned_at, entry.revenue)
+            for line in lines if (entry := accruals[line.pk].get(Beneficiary.LEADER)) is not None
+        }
+
+    def step(self, lines: list[PickupLine], at: datetime) -> None:
+        self.at, self.step_ids, self.elsewhere = at, {line.pk for line in lines}, None
+        self.in_step: dict[int, Decimal] = {}
+        self.step_total: dict[int, Decimal] = defaultdict(Decimal)
         for line in lines:
-            entry = accruals[line.pk].get(Beneficiary.LEADER)
-            if entry is not None and entry.earned_at <= at:
-                self.counted(line, entry.revenue)
+            entry = self.entries.get(line.pk)
+            if entry is not None and entry[1] <= at:
+                self.counted(line, entry[2])
 
     def including(self, line: PickupLine, revenue: Decimal) -> Decimal:
         if self.elsewhere is None:
-            self.elsewhere = selectors.month_collected_gmv(
-                {other.leader_id for other in self.lines}, self.at, excluding_line_ids=[other.pk for other in self.lines]
-            )
-        batch = self.batch_total[line.leader_id] - self.in_batch.get(line.pk, Decimal(0))
-        return self.elsewhere[line.leader_id] + batch + revenue
+            self.elsewhere = self._elsewhere()
+        in_step = self.step_total[line.leader_id] - self.in_step.get(line.pk, Decimal(0))
+        return self.elsewhere[line.leader_id] + in_step + revenue
 
     def counted(self, line: PickupLine, revenue: Decimal) -> None:
-        self.batch_total[line.leader_id] += revenue - self.in_batch.get(line.pk, Decimal(0))
-        self.in_batch[line.pk] = revenue
+        self.step_total[line.leader_id] += revenue - self.in_step.get(line.pk, Decimal(0))
+        self.in_step[line.pk] = revenue
+
+    def written(self, line: PickupLine, earned_at: datetime, revenue: Decimal) -> None:
+        """The line's leader entry as its step leaves it, for the steps after."""
+        self.entries[line.pk] = (line.leader_id, earned_at, revenue)
+
+    def _elsewhere(self) -> dict[int, Decimal]:
+        month = _month_start(self.at)
+        if month == _month_start(self.first):
+            if self.before_first is None:
+                self.before_first = selectors.month_collected_gmv(self.leaders, self.first, excluding_line_ids=self.line_ids)
+                if self.last > self.first:
+                    self.window = selectors.collected_between(self.leaders, self.first, self.last, excluding_line_ids=self.line_ids)
+            totals = dict(self.before_first)
+            for earned_at, leader_id, revenue in self.window:
+                if earned_at > self.at:
+                    break
+                totals[leader_id] += revenue
+        else:  # a batch across the turn of a month: read that month's own figures
+            totals = selectors.month_collected_gmv(self.leaders, self.at, excluding_line_ids=self.line_ids)
+        for line_id, (leader_id, earned_at, revenue) in self.entries.items():
+            if line_id not in self.step_ids and month <= earned_at <= self.at:
+                totals[leader_id] += revenue
+        return totals
 
 
 def _leader_rate(line: PickupLine, month: _MonthRevenue, revenue: Decimal) -> Decimal:
@@ -582,41 +688,53 @@ def _accrue(lines: list[PickupLine], now: datetime, *, collected: bool) -> None:
     wait); after it, a lower amount adds a clawback entry for the difference, to the next statement.
     The lines must be locked by the caller (select_for_update) and come with leader and product.
     """
+    _accrue_in_steps([(lines, now)], collected=collected)
+
+
+def _accrue_in_steps(steps: list[tuple[list[PickupLine], datetime]], *, collected: bool) -> None:
+    """_accrue for steps of lines, each at its moment, in order (moments not decreasing): the
+    entries and rates of accruing each step in turn, with the queries of one batch."""
+    lines = [line for step_lines, _now in steps for line in step_lines]
     line_ids = [line.pk for line in lines]
     refunded = selectors.refunded_by_claims(line_ids)
     accruals: dict[int, dict[str, CommissionEntry]] = {line_id: {} for line_id in line_ids}
     for entry in CommissionEntry.objects.select_for_update().filter(pickup_line_id__in=line_ids, kind=EntryKind.ACCRUAL):
         accruals[entry.pickup_line_id][entry.beneficiary] = entry
-    month = _MonthRevenue(lines, accruals, now)
+    month = _MonthRevenue(lines, accruals, steps[0][1], steps[-1][1])
     created, changed = [], []
-    for line in lines:
-        quantity = line.collected_quantity - refunded.get(line.pk, 0)
-        revenue = _money(quantity, line.unit_price)
-        leader_entry = accruals[line.pk].get(Beneficiary.LEADER)
-        rate = leader_entry.rate if leader_entry else _leader_rate(line, month, revenue)
-        head_leader_id = _head_leader_id(line)
-        head_rate = settings.PICKUP_HEAD_LEADER_BONUS_RATE if head_leader_id else Decimal(0)
-        split = commission.line_commission(revenue, rate, cap=settings.PICKUP_COMMISSION_CAP, head_leader_rate=head_rate)
-        targets = [(Beneficiary.LEADER, line.leader_id, rate, split.leader)]
-        if head_leader_id:
-            targets.append((Beneficiary.HEAD_LEADER, head_leader_id, head_rate, split.head_leader))
-        for beneficiary, leader_id, beneficiary_rate, amount in targets:
-            entry = accruals[line.pk].get(beneficiary)
-            if entry is None:
-                created.append(CommissionEntry(
-                    kind=EntryKind.ACCRUAL, beneficiary=beneficiary, leader_id=leader_id, pickup_line=line, quantity=quantity,
-                    revenue=revenue, rate=beneficiary_rate, amount=amount, earned_at=now,
-                    due_at=now + timedelta(days=settings.PICKUP_SETTLEMENT_DAYS), created_at=now,
-                ))
-            elif entry.settled_at is None:
-                entry.quantity, entry.revenue, entry.amount = quantity, revenue, amount
-                if collected:
-                    entry.earned_at, entry.due_at = now, now + timedelta(days=settings.PICKUP_SETTLEMENT_DAYS)
-                changed.append(entry)
-            else:
-                _claw_back(entry, quantity, revenue, amount, now)
-        if leader_entry is None or leader_entry.settled_at is None:
-            month.counted(line, revenue)
+    for step_lines, now in steps:
+        month.step(step_lines, now)
+        for line in step_lines:
+            quantity = line.collected_quantity - refunded.get(line.pk, 0)
+            revenue = _money(quantity, line.unit_price)
+            leader_entry = accruals[line.pk].get(Beneficiary.LEADER)
+            rate = leader_entry.rate if leader_entry else _leader_rate(line, month, revenue)
+            head_leader_id = _head_leader_id(line)
+            head_rate = settings.PICKUP_HEAD_LEADER_BONUS_RATE if head_leader_id else Decimal(0)
+            split = commission.line_commission(revenue, rate, cap=settings.PICKUP_COMMISSION_CAP, head_leader_rate=head_rate)
+            targets = [(Beneficiary.LEADER, line.leader_id, rate, split.leader)]
+            if head_leader_id:
+                targets.append((Beneficiary.HEAD_LEADER, head_leader_id, head_rate, split.head_leader))
+            for beneficiary, leader_id, beneficiary_rate, amount in targets:
+                entry = accruals[line.pk].get(beneficiary)
+                if entry is None:
+                    entry = CommissionEntry(
+                        kind=EntryKind.ACCRUAL, beneficiary=beneficiary, leader_id=leader_id, pickup_line=line,
+                        quantity=quantity, revenue=revenue, rate=beneficiary_rate, amount=amount, earned_at=now,
+                        due_at=now + timedelta(days=settings.PICKUP_SETTLEMENT_DAYS), created_at=now,
+                    )
+                    created.append(entry)
+                elif entry.settled_at is None:
+                    entry.quantity, entry.revenue, entry.amount = quantity, revenue, amount
+                    if collected:
+                        entry.earned_at, entry.due_at = now, now + timedelta(days=settings.PICKUP_SETTLEMENT_DAYS)
+                    changed.append(entry)
+                else:
+                    _claw_back(entry, quantity, revenue, amount, now)
+                if beneficiary == Beneficiary.LEADER:
+                    month.written(line, entry.earned_at, entry.revenue)
+            if leader_entry is None or leader_entry.settled_at is None:
+                month.counted(line, revenue)
     CommissionEntry.objects.bulk_create(created)
     CommissionEntry.objects.bulk_update(changed, ["quantity", "revenue", "amount", "earned_at", "due_at"])
 

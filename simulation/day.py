@@ -199,7 +199,8 @@ def receive_at_points(sim: SimCity, day: date, seed: int, quiet: bool) -> dict:
 
 def collect(sim: SimCity, day: date, seed: int, quiet: bool) -> dict:
     """D daytime: residents come with their codes, except the no-shows; the leader's device checks
-    each code. Whether a resident comes, and when, is the resident's own draw."""
+    each code. Whether a resident comes, and when, is the resident's own draw. Each leader's day
+    of hand-overs goes through collect_many at once, which writes what they would one by one."""
     codes = INBOX.pop(day, {})
     waiting = (
         PickupLine.objects.filter(delivery_date=day, pickup_point__in=sim.city.points)
@@ -211,8 +212,9 @@ def collect(sim: SimCity, day: date, seed: int, quiet: bool) -> dict:
     )
     points = {point.pk: point for point in sim.city.points}
     no_show_rate = {point.pk: stream(seed, day, "no-show rate", point.code).uniform(*sim.scenario.no_show) for point in points.values()}
-    collected = no_shows = 0
-    for point_id, resident_id, resident in _bar(list(waiting), "  collection", quiet):
+    no_shows = 0
+    by_leader = defaultdict(list)
+    for point_id, resident_id, resident in waiting:
         rng = stream(seed, day, "collection", points[point_id].code, resident)
         if rng.random() < no_show_rate[point_id]:
             no_shows += 1
@@ -220,11 +222,13 @@ def collect(sim: SimCity, day: date, seed: int, quiet: bool) -> dict:
         point = points[point_id]
         opens = at(day, point.opens_at.hour, point.opens_at.minute) + timedelta(hours=1)
         window = (at(day, point.closes_at.hour) - opens).total_seconds()
-        pickup_services.collect_with_code(
-            user=sim.city.leader_of[point_id], delivery_date=day, pickup_point_id=point_id, code=codes[resident_id],
-            now=opens + timedelta(seconds=rng.uniform(0, window)),
-        )
-        collected += 1
+        by_leader[sim.city.leader_of[point_id]].append(pickup_services.Handover(
+            point_id, codes[resident_id], opens + timedelta(seconds=rng.uniform(0, window))
+        ))
+    collected = sum(
+        pickup_services.collect_many(user=leader, delivery_date=day, handovers=handovers)
+        for leader, handovers in _bar(list(by_leader.items()), "  collection", quiet)
+    )
     return {"residents_collected": collected, "no_shows": no_shows}
 
 

@@ -16,7 +16,17 @@ from grouporders.models import GroupLeader
 from warehouse.models import Allocation, LineShortage
 
 from .commission import CENT
-from .models import Beneficiary, Claim, ClaimSource, ClaimStatus, CommissionEntry, EntryKind, PickupLine, Receipt, Refund
+from .models import (
+    Beneficiary,
+    Claim,
+    ClaimSource,
+    ClaimStatus,
+    CommissionEntry,
+    EntryKind,
+    PickupLine,
+    Receipt,
+    Refund,
+)
 
 
 def is_operator(user) -> bool:

@@ -24,9 +24,9 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from catalog.models import StorageTemperature
-from core.formatting import day as format_day
 from core.bulk import copy_rows, insert_from_select, refresh_statistics
 from core.errors import Conflict, InvalidInput, NotFound, ServiceError
+from core.formatting import day as format_day
 from grouporders import services as order_services
 from grouporders.models import LineStatus, OrderLine, Resident, SalesWave, WaveStatus
 from warehouse import services as warehouse_services

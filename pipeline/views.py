@@ -6,8 +6,8 @@ from django.utils.translation import gettext_lazy as _
 
 from core.formatting import yuan
 from core.models import Role
-from pickup.models import RefundCause
 from core.views import role_required
+from pickup.models import RefundCause
 
 from . import kpis
 

@@ -3,13 +3,13 @@ suppliers with their terms, vans with drivers, staff, the demand history; and re
 """
 import random
 from dataclasses import dataclass, field
-from datetime import date, time
+from datetime import date
 from decimal import Decimal
 
 import numpy as np
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.conf import settings
 from django.db.models import Q
 
 from core.models import Role
@@ -22,14 +22,15 @@ from grouporders.demo import (
     USER_PREFIX,
     WEEKDAY_FACTOR,
     City,
-    category_name,
     CityShape,
+    category_name,
     flush_demo_data,
     seed_city,
     seed_history,
 )
 from grouporders.models import SalesWave
 from pickup.models import Claim, Collection, CommissionEntry, PickupCode, PickupLine, Receipt, Refund
+from pipeline.models import Notice, PipelineRun
 from procurement import services as procurement_services
 from procurement.models import (
     GoodsReceipt,
@@ -44,8 +45,7 @@ from procurement.models import (
 from routing.models import Driver, RoutePlan, Vehicle, VehicleOutage
 from warehouse.demo import flush_warehouse_demo
 
-from pipeline.models import Notice, PipelineRun
-from .scenario import Fleet, Scenario
+from .scenario import BASE, Fleet, Scenario
 from .streams import array_stream, stream
 
 CITIES = {
@@ -178,7 +178,7 @@ def add_fleet(rng: random.Random, city: City, fleet: Fleet) -> int:
 
 
 def build_city(seed: int, shape: CityShape, first_day: date, history_days: int, locale: str = "zh",
-               scenario: Scenario = Scenario()) -> SimCity:
+               scenario: Scenario = BASE) -> SimCity:
     # A stream per part: a scenario with another fleet keeps the same city, suppliers and history.
     city = seed_city(stream(seed, None, "city"), array_stream(seed, None, "city"), shape, locale)
     with transaction.atomic():

@@ -53,11 +53,15 @@ def _mean(values) -> float | None:
     return sum(values) / len(values) if values else None
 
 
+def money(value) -> float:
+    """An amount of the summary (a string of yuan) as a number to average."""
+    return float(Decimal(str(value or 0)))
+
+
 def run_kpis(summary: dict) -> dict[str, float]:
     """A run's KPIs over its days: totals of money, units and km, means of rates and vans a day.
     Margin after refunds: GMV less every refund, the goods bought and the commission."""
     days = summary["days"]
-    money = lambda value: float(Decimal(str(value or 0)))  # noqa: E731 - a one-line conversion
     margin = sum(
         money(d["gmv"]) - sum(money(v) for v in d["refunds_by_cause"].values())
         - money(d["goods_receipt"]["purchase_cost"]) - money(d["commission"])

@@ -17,6 +17,7 @@ from grouporders import demo as orders_demo
 from pickup import selectors as pickup_selectors
 from pickup import services as pickup_services
 from pickup.models import Claim, ClaimKind, ClaimSource, ClaimStatus, PickupLine
+from pipeline.services import start_pipeline
 from procurement import services as procurement_services
 from procurement.models import PurchaseOrder, PurchaseOrderState, PurchaseSuggestion, SuggestionStatus
 from routing import services as routing_services
@@ -24,7 +25,6 @@ from routing.models import RouteStop, RouteStopLine
 from warehouse import services as warehouse_services
 from warehouse.models import Allocation
 
-from pipeline.services import start_pipeline
 from .city import SimCity
 from .codes import INBOX
 from .streams import array_stream, stream

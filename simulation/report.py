@@ -11,10 +11,9 @@ from django.utils.translation import gettext_lazy
 
 from catalog.models import Depot
 from grouporders.demo import CODE_PREFIX
+from pipeline.models import STEP_LABELS
 from routing.models import Route, RouteStop
 from warehouse.models import SortList
-
-from pipeline.models import STEP_LABELS
 
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"]
 WIDTH, HEIGHT, PAD = 460, 220, 58

@@ -24,14 +24,14 @@ from django.utils import timezone, translation
 from tqdm import tqdm
 
 from grouporders.demo import first_free_day
+from pipeline import kpis
 from procurement.models import Supplier
 from routing.models import Vehicle
 
-from pipeline import kpis
-from . import codes, day as phases, report
+from . import codes, report
+from . import day as phases
 from .city import CITIES, build_city, flush_city
-from .scenario import Scenario
-
+from .scenario import BASE, Scenario
 
 ROUTE_ITERATIONS = 5000
 
@@ -50,7 +50,7 @@ class SimulationOptions:
     # The route search's iteration budget per search: a run then repeats exactly on any machine.
     # None: the service's time limit (ROUTING_SOLVER_TIME_LIMIT_SECONDS), as in production.
     route_iterations: int | None = ROUTE_ITERATIONS
-    scenario: Scenario = Scenario()  # what the operator changes; its route_iterations win over the option above
+    scenario: Scenario = BASE  # what the operator changes; its route_iterations win over the option above
 
 
 class Stopwatch:

@@ -67,6 +67,9 @@ class Scenario:
         return overrides
 
 
+BASE = Scenario()  # the city as it is
+
+
 def _number(value, where: str, low: float, high: float | None = None, integer: bool = False):
     kind = int if integer else (int, float)
     if isinstance(value, bool) or not isinstance(value, kind) or value < low or (high is not None and value > high):
@@ -87,7 +90,7 @@ def _fleet(raw, where: str) -> Fleet:
         raise ScenarioError(f"{where}: must be a table of vans, crates, shift_start, shift_end")
     unknown = set(raw) - {f.name for f in fields(Fleet)}
     if unknown:
-        raise ScenarioError(f"{where}.{sorted(unknown)[0]}: not a fleet setting (vans, crates, shift_start, shift_end)")
+        raise ScenarioError(f"{where}.{min(unknown)}: not a fleet setting (vans, crates, shift_start, shift_end)")
     fleet = Fleet()
     if "vans" in raw:
         fleet = replace(fleet, vans=_number(raw["vans"], f"{where}.vans", 1, 200, integer=True))
@@ -105,7 +108,7 @@ def parse_scenario(raw: dict, name: str) -> Scenario:
     """A scenario from a file's parsed contents; every mistake raises ScenarioError naming its field."""
     unknown = set(raw) - {f.name for f in fields(Scenario)}
     if unknown:
-        raise ScenarioError(f"{sorted(unknown)[0]}: not a scenario setting ({', '.join(f.name for f in fields(Scenario))})")
+        raise ScenarioError(f"{min(unknown)}: not a scenario setting ({', '.join(f.name for f in fields(Scenario))})")
     scenario = Scenario(name=str(raw.get("name") or name))
     if "fleet" in raw:
         scenario = replace(scenario, fleet=_fleet(raw["fleet"], "fleet"))

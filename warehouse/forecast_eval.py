@@ -23,6 +23,7 @@ with Parzen mid-quantiles instead of integer quantiles.
 """
 from __future__ import annotations
 
+import datetime
 import time
 from dataclasses import dataclass, field
 
@@ -52,6 +53,7 @@ class Panel:
     first_date: object | None = None  # date of column 0 (CSV input)
     price: np.ndarray | None = None  # (n, T) float32 selling price, NaN = unknown (CSV input)
     holiday: np.ndarray | None = None  # (T,) bool public holiday (day off), shared by all series
+    day_code: np.ndarray | None = None  # (T,) int16 forecasting.china_day_codes (None: from first_date)
 
     @property
     def n_series(self) -> int:
@@ -78,6 +80,10 @@ class GeneratorConfig:
     trend_sd_per_year: float = 0.25  # sd of the log-linear trend, per year
     walk_sd_low: float = 0.004  # daily sd of the log-level random walk (uniform low..high)
     walk_sd_high: float = 0.015
+    uplift_series_sd: float = 0.35  # log-sd of a series' own mean uplift around its category's
+    uplift_event_sd: float = 0.15  # log-sd of one event's uplift around its series' mean
+    holidays: bool = True  # Chinese public holidays (forecasting.china_day_codes) with per-category effects
+    last_date: datetime.date = datetime.date(2026, 3, 1)  # the panel's last day: 28 held-out days hold 春节
     extra: dict = field(default_factory=dict)
 
 
@@ -89,8 +95,13 @@ def generate_panel(n_series: int, n_days: int, horizon: int = 28, seed: int = 0,
     ~30% intermittent (mostly zero days, lumpy sizes) - and ~3% (product, depot) series
     (50-500/day, pooled in their own groups); a category weekly profile with per-series variation;
     a mild log-linear trend
-    plus a slow random walk of the level; ~5% promotion days in 1-3 day events with a 1.5-3x
-    uplift drawn per event; ~12% of series launched inside the history and ~5% launched less than
+    plus a slow random walk of the level; ~5% promotion days in 1-3 day events, each series with its
+    own mean uplift (its category's, 1.5-3x, times a log-normal factor) and some variation per event;
+    Chinese public holidays from the real calendar ending on ``last_date`` (so by default the
+    held-out month holds Spring Festival) with effects per category: the Spring Festival break at
+    0.3-0.6x with a 1.3-1.8x stock-up in the week before and a slow week after, the other breaks
+    (元旦, 清明, 劳动节, 端午, 中秋, 国庆) smaller shifts up or down, adjusted working days (调休)
+    below their weekend's usual level; ~12% of series launched inside the history and ~5% launched less than
     28 days before the forecast origin (``n_days - horizon``); isolated gap days and closure blocks
     (NaN).  Counts are negative binomial around the truth (size r per series: ~8 fast, ~4 regular,
     ~1 intermittent, ~20 depot).  Memory: a few (n, T) float32 arrays, built ``chunk`` rows at a time.
@@ -99,6 +110,14 @@ def generate_panel(n_series: int, n_days: int, horizon: int = 28, seed: int = 0,
     rng = np.random.default_rng(seed)
     n, T = int(n_series), int(n_days)
     start_weekday = int(rng.integers(0, 7))
+    first = None
+    codes = np.zeros(T, np.int16)
+    if cfg.holidays:
+        from warehouse import forecasting as fc
+
+        first = cfg.last_date - datetime.timedelta(days=T - 1)
+        start_weekday = first.weekday()
+        codes = fc.china_day_codes(first, T)
 
     category = rng.integers(0, cfg.n_groups, n)
     group_scale = np.exp(rng.normal(0.0, 0.5, cfg.n_groups))
@@ -120,6 +139,26 @@ def generate_panel(n_series: int, n_days: int, horizon: int = 28, seed: int = 0,
     week /= week.mean(axis=1, keepdims=True)
     slope = rng.normal(0.0, cfg.trend_sd_per_year / 365.0, n)
     walk_sd = rng.uniform(cfg.walk_sd_low, cfg.walk_sd_high, n)
+
+    # per-category holiday effects (a multiplier per day code) and promotion uplift per series
+    hrng = np.random.default_rng([seed, 18])
+    eff = np.ones((cfg.n_groups, 32))
+    if cfg.holidays:
+        G_ = cfg.n_groups
+        for k in fc.HOLIDAY_KINDS:
+            pre, on, post = (fc.holiday_code(k, ph) for ph in (fc.CODE_PRE, fc.CODE_ON, fc.CODE_POST))
+            if k == "spring_festival":
+                eff[:, on] = hrng.uniform(0.3, 0.6, G_)
+                eff[:, pre] = hrng.uniform(1.3, 1.8, G_)
+                eff[:, post] = hrng.uniform(0.7, 0.95, G_)
+            else:
+                eff[:, on] = np.exp(hrng.normal(0.0, 0.2, G_))
+                eff[:, pre] = hrng.uniform(1.0, 1.25, G_)
+                eff[:, post] = hrng.uniform(0.85, 1.05, G_)
+        eff[:, fc.CODE_WORKDAY] = hrng.uniform(0.8, 1.0, G_)
+    day_eff = eff[:, codes].astype(np.float32)  # (groups, T)
+    cat_uplift = hrng.uniform(cfg.uplift_low, cfg.uplift_high, cfg.n_groups)
+    series_uplift = np.maximum(cat_uplift[category] * np.exp(hrng.normal(0.0, cfg.uplift_series_sd, n)), 1.1)
 
     origin = T - horizon
     launch = np.zeros(n, np.int32)
@@ -150,7 +189,8 @@ def generate_panel(n_series: int, n_days: int, horizon: int = 28, seed: int = 0,
         # promotions: events of 1-3 days, uplift drawn per event
         starts = rng.random((m, T)) < cfg.promo_day_share / 2.0
         dur = rng.integers(1, 4, (m, T))
-        upl = rng.uniform(cfg.uplift_low, cfg.uplift_high, (m, T)).astype(np.float32)
+        upl = rng.uniform(cfg.uplift_low, cfg.uplift_high, (m, T)).astype(np.float32)  # drawn for the stream
+        upl = (series_uplift[a:b, None] * np.exp(hrng.normal(0.0, cfg.uplift_event_sd, (m, T)))).astype(np.float32)
         uplift = np.ones((m, T), np.float32)
         for d in range(3):
             on = starts[:, : T - d] & (dur[:, : T - d] > d)
@@ -159,6 +199,7 @@ def generate_panel(n_series: int, n_days: int, horizon: int = 28, seed: int = 0,
         del starts, dur, upl
         walk *= uplift
         del uplift
+        walk *= day_eff[category[a:b]]
         walk[t[None, :] < launch[a:b, None]] = 0.0
         truth[a:b] = walk
         # negative binomial counts as a gamma-Poisson mixture
@@ -177,8 +218,12 @@ def generate_panel(n_series: int, n_days: int, horizon: int = 28, seed: int = 0,
         for k in range(14):
             sel = k < c_len
             y[closed[sel], c0[sel] + k] = np.nan
+    holiday = None
+    if cfg.holidays:
+        holiday = fc.holiday_days(codes)
     return Panel(y=y, promo=promo, group=group, start_weekday=start_weekday, truth=truth,
-                 dispersion=dispersion, kind=kind, launch=launch)
+                 dispersion=dispersion, kind=kind, launch=launch, first_date=first, holiday=holiday,
+                 day_code=codes if cfg.holidays else None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -294,7 +339,19 @@ def forecast_input(panel: Panel, horizon: int, rows=slice(None)):
     T = panel.n_days - horizon
     return forecasting.ForecastInput(history=panel.y[rows, :T], promo_history=panel.promo[rows, :T],
                                      promo_future=panel.promo[rows, T:], group=panel.group[rows],
-                                     start_weekday=panel.start_weekday)
+                                     start_weekday=panel.start_weekday, day_code=day_codes(panel))
+
+
+def day_codes(panel: Panel):
+    """The panel's (T,) Chinese-calendar day codes: the generator's, else from the CSV's first date,
+    else None (a panel without dates)."""
+    from warehouse import forecasting
+
+    if panel.day_code is not None:
+        return panel.day_code
+    if panel.first_date is None:
+        return None
+    return forecasting.china_day_codes(panel.first_date, panel.n_days)
 
 
 def intermittent_series(history: np.ndarray, window: int = 364) -> np.ndarray:

@@ -57,13 +57,17 @@ class LoadReport:
         return out
 
 
-def load_csv(source, missing: str = "zero") -> tuple[Panel, LoadReport]:
+def load_csv(source, missing: str = "zero", calendar: str = "cn") -> tuple[Panel, LoadReport]:
     """``source``: a path or a text buffer.  Raises ValueError naming a missing required column,
-    or when no row is left."""
+    or when no row is left.  ``calendar="cn"``: the panel's days get China's public holidays
+    (``forecasting.china_day_codes``; the forecaster models them, the benchmark reports holiday
+    days apart); ``"none"``: no calendar (a panel from elsewhere)."""
     import pandas as pd
 
     if missing not in ("gap", "zero"):
         raise ValueError("missing must be 'gap' or 'zero'")
+    if calendar not in ("cn", "none"):
+        raise ValueError("calendar must be 'cn' or 'none'")
     report = LoadReport()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", pd.errors.ParserWarning)
@@ -146,8 +150,11 @@ def load_csv(source, missing: str = "zero") -> tuple[Panel, LoadReport]:
         label = kept["group"].groupby(codes).first()
         group[label.index.to_numpy()] = pd.factorize(label.to_numpy())[0]
     first = first.astype("datetime64[D]").item()
+    from warehouse import forecasting
+
+    codes = forecasting.china_day_codes(first, T) if calendar == "cn" else np.zeros(T, np.int16)
     return Panel(y=y, promo=promo.reshape(n, T), group=group, start_weekday=first.weekday(), names=list(names),
-                 first_date=first, price=price), report
+                 first_date=first, price=price, day_code=codes, holiday=forecasting.holiday_days(codes)), report
 
 
 def _parse_dates(text) -> np.ndarray:

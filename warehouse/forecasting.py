@@ -53,6 +53,9 @@ class ForecastInput:
     promo_future: (n, horizon) bool, a promotion is planned.  None = no promotions.
     group: (n,) int pooling group for fallback (category, depot, ...).  None = one group.
     start_weekday: weekday of history[:, 0], Monday = 0.
+    day_code: (T + horizon,) int day codes shared by all series, past and future days from the same
+        calendar (``china_day_codes``: holiday breaks, the days before and after them, adjusted
+        working days); 0 = ordinary.  None = no calendar.
     """
 
     history: np.ndarray
@@ -60,6 +63,7 @@ class ForecastInput:
     promo_future: np.ndarray | None = None
     group: np.ndarray | None = None
     start_weekday: int = 0
+    day_code: np.ndarray | None = None
 
 
 @dataclass
@@ -74,6 +78,8 @@ class ForecastConfig:
     trend_warmup: int = 56  # observations before a series' trend starts to move
     promo_prior: float = 1.5  # uplift assumed when there is no promotion history
     promo_prior_weight: float = 20.0  # in units of baseline demand
+    holiday_prior_weight: float = 50.0  # a category's day-code effect against the overall one, in units
+    holiday_min_seen: int = 14  # days a series must have been seen before its holiday days count
     profile_tau2: float | None = None  # between-series variance of weekly factors (None: estimate)
     disp_credibility: float | None = None  # sum of F^2 at which a series' own dispersion counts half
     min_size: float = 1e-4  # smallest dispersion 1/r (Poisson-like)
@@ -87,6 +93,7 @@ class ForecastResult:
     level: np.ndarray  # (n,) deseasonalised level at the forecast origin
     profile: np.ndarray  # (n, 7) weekly factors, Monday first, mean 1
     uplift: np.ndarray  # (n,) promotion multiplier applied on flagged days
+    day_effect: np.ndarray | None = None  # (n, h) calendar multiplier applied to each forecast day
     info: dict = field(default_factory=dict)
 
 
@@ -104,11 +111,22 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
     promo_f = np.zeros((n, h), bool) if inp.promo_future is None else np.asarray(inp.promo_future, bool)
     if promo_h.shape != (n, T) or promo_f.shape != (n, h):
         raise ValueError("promo_history must be (n, T) and promo_future (n, horizon)")
+    if inp.day_code is None:
+        code = np.zeros(T + h, np.int64)
+    else:
+        code = np.asarray(inp.day_code).astype(np.int64).reshape(-1)
+        if code.shape != (T + h,):
+            raise ValueError("day_code must be (T + horizon,): one code per history and forecast day")
+        if (code < 0).any():
+            raise ValueError("day_code must be >= 0")
     if T == 0:  # no history at all: one unknown day, so every series falls back to the prior
         y, promo_h, T = np.full((n, 1), np.nan, DTYPE), np.zeros((n, 1), bool), 1
+        code = np.concatenate([[0], code])
         sw0 = (int(inp.start_weekday) - 1) % 7
     else:
         sw0 = int(inp.start_weekday) % 7
+    NC = int(code.max()) + 1
+    hday = code[:T] != 0  # calendar days: measured apart, like promotions, and kept out of the level
     if inp.group is None:
         gid = np.zeros(n, np.int64)
     else:
@@ -143,7 +161,7 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
         b = min(a + 28, T)
         a0 = max(a - 7, T - Wp)
         yb, pb = days(a0, b)
-        ok = ~np.isnan(yb) & ~pb
+        ok = ~np.isnan(yb) & ~pb & ~hday[a0:b, None]
         yz = np.where(ok, yb, DTYPE(0))
         del yb, pb
         for d in range(7):
@@ -205,7 +223,7 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
     # ---- 2. group prior for the level ---------------------------------------------------------
     R = min(56, T)
     yr, pr_ = days(T - R, T)
-    okr = ~np.isnan(yr) & ~pr_
+    okr = ~np.isnan(yr) & ~pr_ & ~hday[T - R:, None]
     cnt_r = okr.sum(0)
     desea = np.where(okr, yr * inv_prof[dow[T - R:]], 0).sum(0, dtype=np.float64)
     lvl_recent = np.where(cnt_r > 0, desea / np.maximum(cnt_r, 1), 0.0)
@@ -269,6 +287,15 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
     SF2 = np.zeros((K, n), DTYPE)
     Py = np.zeros(n, DTYPE)  # demand on promotion days in the window
     PD = np.zeros(n, DTYPE)  # their weekday profiles, summed: baseline days at the final level
+    Pm = np.zeros(n, DTYPE)  # promotion days observed (the evidence behind a series' own uplift)
+    PY2 = np.zeros(n, np.float64)  # sum of (y / profile)^2 on them: the spread of daily uplifts
+    Hy = np.zeros((NC, n), np.float64)  # demand on calendar days, by day code (whole history)
+    HF = np.zeros((NC, n), np.float64)  # the one-step baseline forecast of those days
+    Hyi = np.zeros((NC, n), np.float64)  # the same before a series has its own level: measured
+    HPi = np.zeros((NC, n), np.float64)  # later, against the level it has once it is seen enough
+    Lm = np.zeros(n, np.float64)  # that level (0: never seen enough)
+    hk = min(1, K - 1)  # the candidate whose running level measures calendar days
+    hmin = DTYPE(cfg.holiday_min_seen)
     n_eval = np.zeros(n, DTYPE)
     t_eval = T - W
     warm = DTYPE(cfg.trend_warmup)
@@ -280,8 +307,17 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
             yt = yb[t - t0]
             valid = ~np.isnan(yt)
             pr = pb[t - t0]
-            ok = valid & ~pr
+            hd = bool(hday[t])
+            ok = valid & ~pr & (not hd)
             pd_ = profT[dow[t]]
+            if hd:
+                mature_t = nseen >= hmin
+                hm = valid & ~pr & mature_t
+                Hy[code[t]] += np.where(hm, yt, 0)
+                HF[code[t]] += np.where(hm, np.maximum(L[hk] + phi * B[hk], 0) * pd_, 0)
+                hm = valid & ~pr & ~mature_t
+                Hyi[code[t]] += np.where(hm, yt, 0)
+                HPi[code[t]] += np.where(hm, pd_, 0)
             if t >= t_eval:
                 slot = t % lag
                 F = Lbuf[slot] + Bbuf[slot] * damp_lag
@@ -298,9 +334,13 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
                 SF2 += Fm * Fm
                 n_eval += okf
                 pv = valid & pr
-                if pv.any():
-                    Py += np.where(pv, yt, 0)
+                if pv.any() and not hd:
+                    yp = np.where(pv, yt, 0)
+                    Py += yp
                     PD += pd_ * pv
+                    Pm += pv
+                    yp = yp * inv_prof[dow[t]]
+                    PY2 += yp.astype(np.float64) ** 2
             nseen += ok
             z = np.where(ok, yt * inv_prof[dow[t]], 0)
             a = np.maximum(alpha, one / (nseen + b_s))  # (K, n)
@@ -311,6 +351,9 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
             B = phi * B + (beta * (nseen >= warm)) * a
             Lbuf[t % lag] = L
             Bbuf[t % lag] = B
+            just = ok & (nseen == hmin)
+            if just.any():
+                Lm[just] = np.maximum(L[hk][just], 0)
 
     # ---- 4. model choice per volume band --------------------------------------------------------
     vol = np.where(n_eval > 0, SF.mean(0) / np.maximum(n_eval, 1), lvl_recent)
@@ -343,7 +386,46 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
     gy = np.bincount(gid, weights=Pyc, minlength=G)
     gf = np.bincount(gid, weights=PFc, minlength=G)
     u_grp = np.maximum((gy + c0 * u_glob) / (gf + c0), 1.0)
-    uplift = u_grp[gid].astype(DTYPE)
+    # Each series' own uplift, shrunk toward its group's by the evidence behind it: m promotion days
+    # whose daily ratios y / baseline scatter by Poisson noise (u / baseline) plus a pooled extra
+    # variance (overdispersion, event to event); the between-series spread is a pooled squared
+    # coefficient of variation (method of moments).  A series without promotion days, or without a
+    # baseline of its own, takes its group's uplift.
+    ug = u_grp[gid]
+    Lpos = np.maximum(Lf, 0).astype(np.float64)
+    m = np.where(seen & (Lpos > 0), Pm, 0).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        raw_u = np.where((m > 0) & (PFc > 0), Pyc / PFc, np.nan)
+        fbar = np.where(m > 0, PFc / np.maximum(m, 1), 0.0)
+        r2 = np.where(m > 0, PY2 / np.maximum(Lpos, 1e-12) ** 2, 0.0)
+        v_within = np.where(m >= 2, (r2 - m * raw_u ** 2) / np.maximum(m - 1, 1), np.nan)
+        v_pois = ug / np.maximum(fbar, 1e-9)
+    sel = (m >= 3) & (fbar >= 2) & np.isfinite(v_within)
+    extra = float(np.clip(np.mean(v_within[sel] - v_pois[sel]), 0.0, 4.0)) if sel.sum() >= 20 else 0.05 * 4
+    v_day = v_pois + extra
+    sel = (m >= 3) & np.isfinite(raw_u)
+    if sel.sum() >= 20:
+        cv2_u = float(np.clip(np.mean(((raw_u[sel] - ug[sel]) ** 2 - v_day[sel] / m[sel]) / ug[sel] ** 2), 1e-4, 4.0))
+    else:
+        cv2_u = 0.05
+    tau2_u = cv2_u * ug ** 2
+    w_u = np.where(np.isfinite(raw_u), tau2_u / (tau2_u + v_day / np.maximum(m, 1)), 0.0)
+    uplift = np.maximum(w_u * np.nan_to_num(raw_u, nan=1.0) + (1 - w_u) * ug, 1.0).astype(DTYPE)
+
+    # ---- 5b. calendar effects per group (holidays, the days around them, adjusted workdays) -------
+    # Demand on each day code against the level the series had then, pooled per group and shrunk
+    # toward the overall effect of that code (itself toward 1) by the baseline units behind it.
+    late = Lm > 0
+    Hy += np.where(late, Hyi, 0)
+    HF += np.where(late, Lm * HPi, 0)
+    del Hyi, HPi
+    ch = cfg.holiday_prior_weight
+    e_glob = (Hy.sum(1) + ch) / (HF.sum(1) + ch)  # (NC,)
+    Hy_g = np.stack([np.bincount(gid, weights=Hy[c], minlength=G) for c in range(NC)])
+    HF_g = np.stack([np.bincount(gid, weights=HF[c], minlength=G) for c in range(NC)])
+    e_grp = (Hy_g + ch * e_glob[:, None]) / (HF_g + ch)  # (NC, G)
+    e_grp[0] = 1.0
+    del Hy, HF
 
     # ---- 6. dispersion ------------------------------------------------------------------------
     r2 = R2[choice, cols].astype(np.float64)
@@ -389,14 +471,17 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
     base = np.maximum(Lf[:, None] + Bf[:, None] * damp[None, :], 0)
     fdow = (sw + T + np.arange(h)) % 7
     mean = base * profT[fdow].T
-    mean = np.where(promo_f, mean * uplift[:, None], mean).astype(DTYPE)
+    mean = np.where(promo_f, mean * uplift[:, None], mean)
+    day_effect = e_grp[code[T:T + h]][:, gid].T.astype(DTYPE)  # (n, h)
+    mean = (mean * day_effect).astype(DTYPE)
     size = (1.0 / iota).astype(np.float64)
     qs = nb_quantiles(mean, size, quantiles)
     prof_monday = prof.T.astype(DTYPE)
     return ForecastResult(
         mean=mean, quantiles=qs, dispersion=size.astype(DTYPE), level=Lf.astype(DTYPE),
-        profile=prof_monday, uplift=uplift,
-        info={"choice_by_band": [tuple(map(float, cands[i])) for i in best_band], "band_edges": edges.tolist(),
+        profile=prof_monday, uplift=uplift, day_effect=day_effect,
+        info={"day_effect_global": e_glob.tolist(), "uplift_cv2": cv2_u, "uplift_extra_var": extra,
+              "choice_by_band": [tuple(map(float, cands[i])) for i in best_band], "band_edges": edges.tolist(),
               "uplift_global": float(u_glob), "profile_tau2": tau2, "dispersion_by_band": (1 / iota_b).tolist()},
     )
 
@@ -497,3 +582,110 @@ def _nb_quantiles_flat(mu: np.ndarray, r: np.ndarray, taus: list) -> np.ndarray:
             k0 = hi
             res[j, large] = k0
     return res
+
+
+# ---- Chinese public holidays ------------------------------------------------------------------
+# Day codes shared by all series: 0 = an ordinary day; per holiday kind k three codes, the days
+# before the break (stock-up), the days of the break, the days after it; and one code for the
+# adjusted working days (调休: a Saturday or Sunday that is a workday).
+HOLIDAY_KINDS = ("new_year", "spring_festival", "qingming", "labour_day", "dragon_boat", "mid_autumn",
+                 "national_day")
+PRE_DAYS = {"spring_festival": 7}  # days before a break that count as "pre"; others PRE_DAYS_OTHER
+POST_DAYS = {"spring_festival": 7}
+PRE_DAYS_OTHER = POST_DAYS_OTHER = 2
+CODE_PRE, CODE_ON, CODE_POST = 0, 1, 2
+CODE_WORKDAY = 1 + 3 * len(HOLIDAY_KINDS)
+N_CODES = CODE_WORKDAY + 1
+_KIND_WORDS = (("spring_festival", ("chinese new year", "spring festival")), ("new_year", ("new year's day",)),
+               ("qingming", ("tomb-sweeping",)), ("labour_day", ("labor day", "labour day")),
+               ("dragon_boat", ("dragon boat",)), ("mid_autumn", ("mid-autumn",)),
+               ("national_day", ("national day",)))
+
+
+def holiday_code(kind: str, phase: int) -> int:
+    """The day code of ``phase`` (CODE_PRE, CODE_ON, CODE_POST) of holiday ``kind``."""
+    return 1 + 3 * HOLIDAY_KINDS.index(kind) + phase
+
+
+def china_day_codes(first_date, n_days: int) -> np.ndarray:
+    """(n_days,) int16 day codes from ``first_date`` on, from the ``holidays`` package's calendar
+    for China (official State Council schedules where published, the statutory rule otherwise;
+    past and future years alike).  The package lists the days off that fall on weekdays and names
+    each substituted day off "... (substituted from MM/DD/YYYY)": that date is an adjusted working
+    day (调休).  A break is its listed days plus the weekend days joined to them that are not
+    working days; a break's kind is Spring Festival if any of its days is, else its first named
+    holiday's (Mid-Autumn inside the National Day week counts as National Day)."""
+    import datetime
+    import re
+
+    import holidays as holidays_pkg
+
+    first = first_date if isinstance(first_date, datetime.date) else datetime.date.fromisoformat(str(first_date))
+    T = int(n_days)
+    codes = np.zeros(T, np.int16)
+    if T <= 0:
+        return codes
+    pad = 10  # pre / post windows reach outside the span
+    lo = first - datetime.timedelta(days=pad + 10)
+    hi = first + datetime.timedelta(days=T + pad + 10)
+    cal = holidays_pkg.country_holidays("CN", years=range(lo.year, hi.year + 1), language="en_US")
+    off, workdays = {}, set()
+    for d, name in cal.items():
+        names = name.split("; ")
+        kind = None
+        for nm in names:
+            low = nm.lower()
+            m = re.search(r"substituted from (\d\d)/(\d\d)/(\d{4})", low)
+            if m:
+                workdays.add(datetime.date(int(m.group(3)), int(m.group(1)), int(m.group(2))))
+            for k, words in _KIND_WORDS:
+                if any(w in low for w in words) and (kind is None or k == "spring_festival"):
+                    kind = k
+        off[d] = kind
+    # weekend days joined to a break (and not working days) belong to it
+    grow = True
+    while grow:
+        grow = False
+        for d in list(off):
+            for step in (-1, 1):
+                e = d + datetime.timedelta(days=step)
+                if e not in off and e.weekday() >= 5 and e not in workdays:
+                    off[e] = None
+                    grow = True
+    days_sorted = sorted(off)
+    breaks, cur = [], []
+    for d in days_sorted:
+        if cur and (d - cur[-1]).days > 1:
+            breaks.append(cur)
+            cur = []
+        cur.append(d)
+    if cur:
+        breaks.append(cur)
+    span = lambda d: (d - first).days  # noqa: E731
+    for days in breaks:
+        kinds = [off[d] for d in days if off[d] is not None]
+        if not kinds:
+            continue
+        kind = "spring_festival" if "spring_festival" in kinds else kinds[0]
+        a, b = span(days[0]), span(days[-1])
+        pre = PRE_DAYS.get(kind, PRE_DAYS_OTHER)
+        post = POST_DAYS.get(kind, POST_DAYS_OTHER)
+        for t in range(a - pre, a):
+            if 0 <= t < T and codes[t] == 0:
+                codes[t] = holiday_code(kind, CODE_PRE)
+        for t in range(b + 1, b + 1 + post):
+            if 0 <= t < T and codes[t] == 0:
+                codes[t] = holiday_code(kind, CODE_POST)
+        for t in range(max(a, 0), min(b + 1, T)):
+            codes[t] = holiday_code(kind, CODE_ON)
+    for d in workdays:
+        t = span(d)
+        if 0 <= t < T and d not in off:
+            codes[t] = CODE_WORKDAY
+    return codes
+
+
+def holiday_days(codes: np.ndarray) -> np.ndarray:
+    """(T,) bool: the days of a break (public holiday, day off) among ``china_day_codes``."""
+    c = np.asarray(codes)
+    return (c > 0) & (c < CODE_WORKDAY) & ((c - 1) % 3 == CODE_ON)

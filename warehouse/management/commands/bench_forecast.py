@@ -63,6 +63,8 @@ class Command(BaseCommand):
                                           "group); rows that cannot be demand are dropped and counted")
         parser.add_argument("--csv-missing", choices=["gap", "zero"], default="zero",
                             help="a day with no CSV row inside a series' span: zero sales (default) or unknown")
+        parser.add_argument("--calendar", choices=["cn", "none"], default="cn",
+                            help="public holidays of the CSV's days: China's (default) or none")
         parser.add_argument("--json", help="write the results here")
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--sample", type=int, default=2000,
@@ -81,12 +83,13 @@ class Command(BaseCommand):
         t0 = time.perf_counter()
         if opts["csv"]:
             try:
-                panel, report = forecast_panel.load_csv(opts["csv"], missing=opts["csv_missing"])
+                panel, report = forecast_panel.load_csv(opts["csv"], missing=opts["csv_missing"],
+                                                        calendar=opts["calendar"])
             except (OSError, ValueError, UnicodeDecodeError) as exc:
                 raise CommandError(f"cannot read {opts['csv']}: {exc}") from exc
             for line in report.lines():
                 self.stdout.write(line)
-            source = {"csv": str(opts["csv"]), "missing": opts["csv_missing"], "rows": report.rows,
+            source = {"csv": str(opts["csv"]), "missing": opts["csv_missing"], "calendar": opts["calendar"], "rows": report.rows,
                       "kept": report.kept, "dropped": report.dropped, "duplicates_summed": report.duplicates_summed,
                       "filled_days": report.filled_days, "stopped_series": report.stopped_series}
         else:

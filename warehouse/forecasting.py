@@ -78,6 +78,7 @@ class ForecastConfig:
     trend_warmup: int = 56  # observations before a series' trend starts to move
     promo_prior: float = 1.5  # uplift assumed when there is no promotion history
     promo_prior_weight: float = 20.0  # in units of baseline demand
+    uplift_cv2_min: float = 0.01  # products' uplifts differ at least this much (squared coefficient of variation)
     holiday_prior_weight: float = 50.0  # a category's day-code effect against the overall one, in units
     holiday_min_seen: int = 14  # days a series must have been seen before its holiday days count
     profile_tau2: float | None = None  # between-series variance of weekly factors (None: estimate)
@@ -285,10 +286,13 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
     R2 = np.zeros((K, n), DTYPE)
     SF = np.zeros((K, n), DTYPE)
     SF2 = np.zeros((K, n), DTYPE)
-    Py = np.zeros(n, DTYPE)  # demand on promotion days in the window
-    PD = np.zeros(n, DTYPE)  # their weekday profiles, summed: baseline days at the final level
-    Pm = np.zeros(n, DTYPE)  # promotion days observed (the evidence behind a series' own uplift)
-    PY2 = np.zeros(n, np.float64)  # sum of (y / profile)^2 on them: the spread of daily uplifts
+    Py = np.zeros(n, np.float64)  # demand on promotion days (whole history, calendar days apart)
+    Pm = np.zeros(n, np.float64)  # promotion days observed (the evidence behind a series' own uplift)
+    PFm = np.zeros(n, np.float64)  # baseline of those days at the level of the day (mature series)
+    PR2m = np.zeros(n, np.float64)  # sum of squared daily ratios y / baseline: their spread
+    PD = np.zeros(n, np.float64)  # weekday profiles of a young series' promotion days: baseline days
+    PY2 = np.zeros(n, np.float64)  # sum of (y / profile)^2 on them   at the final level
+    p_mature = np.maximum(28.0, 3.0 * b_s).astype(DTYPE)  # days seen before a level is the series' own
     Hy = np.zeros((NC, n), np.float64)  # demand on calendar days, by day code (whole history)
     HF = np.zeros((NC, n), np.float64)  # the one-step baseline forecast of those days
     Hyi = np.zeros((NC, n), np.float64)  # the same before a series has its own level: measured
@@ -333,14 +337,21 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
                 SF += Fm
                 SF2 += Fm * Fm
                 n_eval += okf
-                pv = valid & pr
-                if pv.any() and not hd:
-                    yp = np.where(pv, yt, 0)
-                    Py += yp
-                    PD += pd_ * pv
-                    Pm += pv
-                    yp = yp * inv_prof[dow[t]]
-                    PY2 += yp.astype(np.float64) ** 2
+            pv = valid & pr
+            if not hd and pv.any():
+                # a series with a level of its own is measured against it (the level of the day,
+                # so drift over the history does not enter its uplift); a young one, whose level is
+                # still pulled toward its group's, against the level it settles at (below)
+                yp = np.where(pv, yt, 0).astype(np.float64)
+                Py += yp
+                Pm += pv
+                own = pv & (nseen >= p_mature)
+                Fp = np.maximum(L[hk] + phi * B[hk], 0) * pd_
+                PFm += np.where(own, Fp, 0)
+                PR2m += np.where(own, yp / np.maximum(Fp, 1e-9), 0) ** 2
+                young = pv & ~own
+                PD += np.where(young, pd_, 0)
+                PY2 += np.where(young, yp * inv_prof[dow[t]], 0) ** 2
             nseen += ok
             z = np.where(ok, yt * inv_prof[dow[t]], 0)
             a = np.maximum(alpha, one / (nseen + b_s))  # (K, n)
@@ -379,39 +390,14 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
     # went straight into the uplift (two to three times the true one in a month-old city).
     # A series never seen off promotion has no baseline of its own (its level is its group's): left out.
     seen = nseen > 0
-    PFc = np.where(seen, np.maximum(Lf, 0) * PD, 0).astype(np.float64)
-    Pyc = np.where(seen, Py, 0).astype(np.float64)
+    Lpos = np.maximum(Lf, 0).astype(np.float64)
+    PFc = np.where(seen, PFm + Lpos * PD, 0)
+    Pyc = np.where(seen, Py, 0)
     c0 = cfg.promo_prior_weight
     u_glob = (Pyc.sum() + c0 * cfg.promo_prior) / (PFc.sum() + c0)
     gy = np.bincount(gid, weights=Pyc, minlength=G)
     gf = np.bincount(gid, weights=PFc, minlength=G)
     u_grp = np.maximum((gy + c0 * u_glob) / (gf + c0), 1.0)
-    # Each series' own uplift, shrunk toward its group's by the evidence behind it: m promotion days
-    # whose daily ratios y / baseline scatter by Poisson noise (u / baseline) plus a pooled extra
-    # variance (overdispersion, event to event); the between-series spread is a pooled squared
-    # coefficient of variation (method of moments).  A series without promotion days, or without a
-    # baseline of its own, takes its group's uplift.
-    ug = u_grp[gid]
-    Lpos = np.maximum(Lf, 0).astype(np.float64)
-    m = np.where(seen & (Lpos > 0), Pm, 0).astype(np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        raw_u = np.where((m > 0) & (PFc > 0), Pyc / PFc, np.nan)
-        fbar = np.where(m > 0, PFc / np.maximum(m, 1), 0.0)
-        r2 = np.where(m > 0, PY2 / np.maximum(Lpos, 1e-12) ** 2, 0.0)
-        v_within = np.where(m >= 2, (r2 - m * raw_u ** 2) / np.maximum(m - 1, 1), np.nan)
-        v_pois = ug / np.maximum(fbar, 1e-9)
-    sel = (m >= 3) & (fbar >= 2) & np.isfinite(v_within)
-    extra = float(np.clip(np.mean(v_within[sel] - v_pois[sel]), 0.0, 4.0)) if sel.sum() >= 20 else 0.05 * 4
-    v_day = v_pois + extra
-    sel = (m >= 3) & np.isfinite(raw_u)
-    if sel.sum() >= 20:
-        cv2_u = float(np.clip(np.mean(((raw_u[sel] - ug[sel]) ** 2 - v_day[sel] / m[sel]) / ug[sel] ** 2), 1e-4, 4.0))
-    else:
-        cv2_u = 0.05
-    tau2_u = cv2_u * ug ** 2
-    w_u = np.where(np.isfinite(raw_u), tau2_u / (tau2_u + v_day / np.maximum(m, 1)), 0.0)
-    uplift = np.maximum(w_u * np.nan_to_num(raw_u, nan=1.0) + (1 - w_u) * ug, 1.0).astype(DTYPE)
-
     # ---- 5b. calendar effects per group (holidays, the days around them, adjusted workdays) -------
     # Demand on each day code against the level the series had then, pooled per group and shrunk
     # toward the overall effect of that code (itself toward 1) by the baseline units behind it.
@@ -457,6 +443,33 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
         w_i = np.where(np.isfinite(raw), sf2 / (sf2 + cfg.disp_credibility), 0.0)
     iota = w_i * np.nan_to_num(raw, nan=0.0) + (1 - w_i) * prior_iota
     iota = np.clip(iota, cfg.min_size, 20.0)
+    # ---- 6b. promotion uplift per series --------------------------------------------------------
+    # Each series' own uplift, shrunk toward its group's by the evidence behind it: m promotion days
+    # whose daily ratios y / baseline scatter by Poisson noise (u / baseline), the series' own
+    # overdispersion (u^2 / r) and a pooled relative extra variance (event to event, level drift);
+    # the between-series spread is a pooled squared coefficient of variation (method of moments).  A series without promotion days, or without a
+    # baseline of its own, takes its group's uplift.
+    ug = u_grp[gid]
+    m = np.where(seen & (PFc > 0), Pm, 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        raw_u = np.where((m > 0) & (PFc > 0), Pyc / PFc, np.nan)
+        fbar = np.where(m > 0, PFc / np.maximum(m, 1), 0.0)
+        r2 = np.where(m > 0, PR2m + PY2 / np.maximum(Lpos, 1e-12) ** 2, 0.0)
+        v_within = np.where(m >= 2, (r2 - m * raw_u ** 2) / np.maximum(m - 1, 1), np.nan)
+        v_pois = ug / np.maximum(fbar, 1e-9) + ug ** 2 * iota
+    sel = (m >= 3) & (fbar >= 2) & np.isfinite(v_within)
+    extra = float(np.clip(np.mean((v_within[sel] - v_pois[sel]) / ug[sel] ** 2), 0.0, 4.0)) if sel.sum() >= 20 else 0.05
+    v_day = v_pois + extra * ug ** 2
+    sel = (m >= 3) & np.isfinite(raw_u)
+    if sel.sum() >= 20:
+        cv2_u = float(np.clip(np.mean(((raw_u[sel] - ug[sel]) ** 2 - v_day[sel] / m[sel]) / ug[sel] ** 2),
+                              cfg.uplift_cv2_min, 4.0))
+    else:
+        cv2_u = 0.05
+    tau2_u = cv2_u * ug ** 2
+    w_u = np.where(np.isfinite(raw_u), tau2_u / (tau2_u + v_day / np.maximum(m, 1)), 0.0)
+    uplift = np.maximum(w_u * np.nan_to_num(raw_u, nan=1.0) + (1 - w_u) * ug, 1.0).astype(DTYPE)
+
     # remaining level uncertainty of young series: posterior variance of a mean of nseen days
     # (noise variance sig2 per day) combined with the group prior (between-series variance g_v)
     Ld = np.maximum(Lf.astype(np.float64), 1e-9)

@@ -8,8 +8,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from warehouse import forecast_eval as fe
-from warehouse.forecasting import (CODE_ON, CODE_POST, CODE_PRE, CODE_WORKDAY, ForecastInput, china_day_codes,
-                                   forecast, holiday_code, holiday_days)
+from warehouse.forecasting import (
+    CODE_ON,
+    CODE_POST,
+    CODE_PRE,
+    CODE_WORKDAY,
+    ForecastInput,
+    china_day_codes,
+    forecast,
+    holiday_code,
+    holiday_days,
+)
 
 SETTINGS = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -165,3 +165,23 @@ def test_generator_flags_holidays_and_applies_them():
     # promotion uplift differs per series within a category
     seg = fe.holdout_segments(p, 28)
     assert seg["holiday_days"].any() and seg["promotion_days"].any()
+
+
+def test_a_csv_panel_gets_the_chinese_calendar_unless_told_otherwise():
+    import io
+
+    from warehouse.forecast_panel import load_csv
+
+    days = [datetime.date(2025, 1, 20) + datetime.timedelta(days=i) for i in range(25)]
+    text = "date,series,quantity\n" + "".join(f"{d.isoformat()},白菜,5\n" for d in days)
+    panel, _ = load_csv(io.StringIO(text))
+    assert panel.holiday[(datetime.date(2025, 1, 29) - days[0]).days]  # 春节
+    assert not panel.holiday[0]
+    assert panel.holiday.sum() == 8  # Jan 28 - Feb 4
+    assert panel.day_code[(datetime.date(2025, 1, 26) - days[0]).days] == CODE_WORKDAY  # a Sunday worked
+    res = forecast(fe.forecast_input(panel, 5), 5)
+    assert res.day_effect.shape == (1, 5)
+    plain, _ = load_csv(io.StringIO(text), calendar="none")
+    assert not plain.holiday.any() and not plain.day_code.any()
+    with pytest.raises(ValueError):
+        load_csv(io.StringIO(text), calendar="us")

@@ -150,14 +150,15 @@ def statsforecast_models(history: np.ndarray, horizon: int, names=tuple(STATS_MO
 
 def lightgbm_global(history: np.ndarray, horizon: int, first_date, promo: np.ndarray | None = None,
                     holiday: np.ndarray | None = None, price: np.ndarray | None = None,
-                    num_threads: int = -1) -> Baseline:
+                    num_threads: int = -1, day_code: np.ndarray | None = None) -> Baseline:
     """One LightGBM model for all series through mlforecast (the M5-winning family): lags 1, 7,
     14 and 28, rolling means over 7 and 28 days of lags 1 and 7, day of week, day of month and
     month, a Tweedie objective on each series scaled to [0, 1], recursive over the horizon.
-    Promotion, holiday and price (over history and horizon, known in advance) join as features
-    when given.
+    Promotion, holiday, calendar day code and price (over history and horizon, known in advance)
+    join as features when given.
 
-    promo: (n, T + horizon) bool; holiday: (T + horizon,) bool; price: (n, T + horizon), NaN unknown.
+    promo: (n, T + horizon) bool; holiday: (T + horizon,) bool; price: (n, T + horizon), NaN unknown;
+    day_code: (T + horizon,) int, ``forecasting.china_day_codes`` (the days around the holidays too).
     """
     _require("mlforecast", "make bench-deps")
     lgb = _require("lightgbm", "make bench-deps")
@@ -173,7 +174,7 @@ def lightgbm_global(history: np.ndarray, horizon: int, first_date, promo: np.nda
     df = _long(first, filled, rows, ds[:T])
     future = pd.DataFrame({"unique_id": np.repeat(rows, horizon), "ds": np.tile(ds[T:], len(rows))})
     exog = []
-    for name, values in (("promotion", promo), ("holiday", holiday), ("price", price)):
+    for name, values in (("promotion", promo), ("holiday", holiday), ("day_code", day_code), ("price", price)):
         if values is None:
             continue
         grid = np.broadcast_to(values, (n, T + horizon)).astype(np.float32)

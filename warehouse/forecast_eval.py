@@ -417,9 +417,11 @@ def run_peers(panel: Panel, horizon: int, rows: np.ndarray, peers=PEERS, jobs: i
         promo = panel.promo[rows] if panel.promo.any() else None
         price = panel.price[rows] if panel.price is not None else None
         holiday = panel.holiday if panel.holiday is not None and np.any(panel.holiday) else None
+        codes = day_codes(panel)
+        codes = codes if codes is not None and np.any(codes) else None
         try:
             ran["lightgbm"] = fb.lightgbm_global(hist, horizon, first_date(panel), promo=promo, holiday=holiday,
-                                                 price=price, num_threads=jobs)
+                                                 price=price, num_threads=jobs, day_code=codes)
             log(f"  {ran['lightgbm'].seconds:.1f} s")
         except fb.MissingPeer as exc:
             skipped["lightgbm"] = str(exc)

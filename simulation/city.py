@@ -3,7 +3,7 @@ suppliers with their terms, vans with drivers, staff, the demand history; and re
 """
 import random
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import numpy as np
@@ -54,10 +54,13 @@ CITIES = {
     "medium": CityShape(pickup_points=600, depots=4, products=120, lines_per_day=150_000),
     "large": CityShape(pickup_points=3_000, depots=10, products=300, lines_per_day=1_000_000),
 }
-# Stops a van can make in its shift, for sizing the fleet (the route search decides the real
-# routes): 6.5 hours (05:30-12:00) at about 17 minutes a stop (5 minutes plus 20 s a crate at the
-# point, ~8 crates; ~2.5 km to the next point at 25 km/h in town) is 22. See the README.
-STOPS_PER_SHIFT = 22
+# Sizing the fleet by time (the route search decides the real routes): a stop takes the routing
+# service time (ROUTING_SERVICE_FIXED_SECONDS plus ROUTING_SERVICE_PER_CRATE_SECONDS a crate) and
+# about 6 minutes' drive to the next point (~2.5 km at 25 km/h in town); a van loses half an hour
+# of its shift driving out to its first point and back, and is planned 85 % busy. See the README.
+DRIVE_BETWEEN_POINTS_S = 360
+OUT_AND_BACK_S = 1800
+SHIFT_USE = 0.85
 VAN_FILL = 0.8  # plan for vans 80 % full: the solver needs slack to fit whole points
 BUSIEST_DAY = max(WEEKDAY_FACTOR) * (1 + PROMOTION_SHARE * (PROMOTION_UPLIFT - 1))  # Saturday, with the promotions
 ZONES = 3  # ambient, chilled, frozen goods travel in separate crates: each zone's last crate is part full
@@ -155,13 +158,18 @@ def busiest_crates(city: City) -> np.ndarray:
 
 def add_fleet(rng: random.Random, city: City, fleet: Fleet) -> int:
     """Each depot's vans with a driver: the fleet's count, else enough for the depot's busy day (by
-    crates and by stops per shift) and a spare. Every van is a 4.2 m box van (see Fleet) with
-    chilled and frozen compartments: nearly every point orders some chilled and frozen goods each day."""
+    crates, and by the time its stops take within a shift) and a spare. The vans are the fleet's
+    (by default 4.2 m box vans, see Fleet), with chilled and frozen compartments: nearly every
+    point orders some chilled and frozen goods each day."""
     vans = 0
     crates = busiest_crates(city)
+    stop_seconds = settings.ROUTING_SERVICE_FIXED_SECONDS + settings.ROUTING_SERVICE_PER_CRATE_SECONDS * crates + DRIVE_BETWEEN_POINTS_S
+    shift = datetime.combine(date.min, fleet.shift_end) - datetime.combine(date.min, fleet.shift_start)
+    van_seconds = (shift.total_seconds() - OUT_AND_BACK_S) * SHIFT_USE
     for depot in city.depots:
         here = np.array([point.depot_id == depot.pk for point in city.points])
-        needed = max(-(-int(here.sum()) // STOPS_PER_SHIFT), int(np.ceil(crates[here].sum() / (fleet.crates * VAN_FILL)))) + 1
+        by_time = int(np.ceil(stop_seconds[here].sum() / van_seconds))
+        needed = max(by_time, int(np.ceil(crates[here].sum() / (fleet.crates * VAN_FILL)))) + 1
         for number in range(1, (fleet.vans or needed) + 1):
             van = Vehicle.objects.create(
                 code=f"{depot.code}-V{number:02d}", depot=depot, capacity_kg=1800, capacity_litres=16000,

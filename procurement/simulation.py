@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from warehouse import forecasting
-from warehouse.forecast_eval import Panel
+from warehouse.forecast_eval import Panel, day_codes
 
 from . import newsvendor
 
@@ -89,12 +89,14 @@ def simulate(panel: Panel, catalogue: Catalogue, days: int, days_to_next_wave: i
     ratio = newsvendor.critical_ratio(catalogue.price, catalogue.cost[:, 0], salvage)
     stock = {policy: np.zeros(n, np.int64) for policy in POLICIES}
     totals = {policy: PolicyTotals() for policy in POLICIES}
+    codes = day_codes(panel)  # the holidays the panel's demand has, for the forecaster as the service gives them
     for day in range(days):
         t = origin + day
         start = max(t - history_window, 0)
         result = forecasting.forecast(
             forecasting.ForecastInput(panel.y[:, start:t], panel.promo[:, start:t], panel.promo[:, t:t + 1], panel.group,
-                                      start_weekday=(panel.start_weekday + start) % 7),
+                                      start_weekday=(panel.start_weekday + start) % 7,
+                                      day_code=None if codes is None else codes[start:t + 1]),
             horizon=1,
         )
         mean = result.mean[:, 0].astype(np.float64)

@@ -514,7 +514,9 @@ def forecast_depot(*, delivery_date: date, depot_id: int, history_days: int = 36
     # Depot series pool among themselves: their scale differs from a single point's.
     group = np.concatenate([product_group.repeat(n_points), product_group + len(category_codes)])
     result = forecasting.forecast(
-        forecasting.ForecastInput(history, promo_history, promo_future, group, start_weekday=start.weekday()), horizon=1
+        forecasting.ForecastInput(history, promo_history, promo_future, group, start_weekday=start.weekday(),
+                                  day_code=forecasting.china_day_codes(start, n_days + 1)),
+        horizon=1,
     )
     mean, p50, p80, p95 = (a[:, 0] for a in (result.mean, result.quantiles[0.5], result.quantiles[0.8], result.quantiles[0.95]))
     series_product = np.concatenate([products.repeat(n_points), products])

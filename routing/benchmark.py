@@ -138,7 +138,7 @@ def summary(rows: list[dict]) -> dict:
 
 def solvers_for(args: argparse.Namespace) -> dict[str, Callable[[Problem], Plan]]:
     ours = partial(solve, time_limit=args.time_limit, seed=args.seed, workers=args.workers,
-                   max_iterations=args.iterations)
+                   max_iterations=args.iterations, local_search=args.local_search)
     peers = {name: partial(PEERS[name], time_limit=args.time_limit, seed=args.seed, threads=args.peer_threads)
              for name in args.peers}
     return {OURS: ours, **peers}
@@ -160,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, help="our solver's worker processes (default: one per CPU core)")
     parser.add_argument("--iterations", type=int, help="our solver's iteration budget instead of the time limit")
+    parser.add_argument("--local-search", type=int, default=0, metavar="GRANULARITY",
+                        help="our solver's local search on each new best plan, over this many neighbours a stop "
+                             "(routing.local_search; default 0: off)")
     parser.add_argument("--peers", type=peer_names, default=[], help=f"comma-separated, among {', '.join(PEERS)}")
     parser.add_argument("--peer-threads", type=int, default=1, help="threads each peer may use (default 1)")
     parser.add_argument("--json", type=Path, help="write the rows and summary here")

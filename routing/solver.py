@@ -211,7 +211,7 @@ class Plan:
 
 
 def solve(problem: Problem, time_limit: float = 10.0, seed: int = 0, workers: int | None = None,
-          max_iterations: int | None = None) -> Plan:
+          max_iterations: int | None = None, local_search: int = 0) -> Plan:
     """Plan routes for ``problem`` within about ``time_limit`` seconds, or, given ``max_iterations``,
     on an iteration budget instead.
 
@@ -222,6 +222,8 @@ def solve(problem: Problem, time_limit: float = 10.0, seed: int = 0, workers: in
     solutions instead of seconds, ruin and recreate runs exactly ``max_iterations`` iterations per
     search, and the same BUDGET_SEARCHES searches run whatever the number of workers (which then
     only decides how many run at once); ties go to the first search.
+    ``local_search``: the granularity of the local search on each new best plan (see
+    ruin_recreate.GRANULARITY); 0, the default, leaves it out.
     ``workers`` defaults to the number of CPU cores; it is capped by the number of strategies, and
     with one worker everything runs in this process.
     """
@@ -236,10 +238,11 @@ def solve(problem: Problem, time_limit: float = 10.0, seed: int = 0, workers: in
         outcomes = [_Outcome(routes=[], objective=0, strategy="none", status="trivial", fleet_phase_seconds=0.0,
                              iterations=0)]
     elif workers == 1:
-        outcomes = list(map(_search, [problem] * searches, strategies, budgets, seeds))
+        outcomes = list(map(_search, [problem] * searches, strategies, budgets, seeds, [local_search] * searches))
     else:
         with concurrent.futures.ProcessPoolExecutor(max_workers=min(workers, searches)) as pool:
-            outcomes = list(pool.map(_search, [problem] * searches, strategies, budgets, seeds))
+            outcomes = list(pool.map(_search, [problem] * searches, strategies, budgets, seeds,
+                                     [local_search] * searches))
     best = min(outcomes, key=lambda o: (_dropped_count(problem, o.routes), o.objective))  # the first of equals
     return _plan(problem, best, time.monotonic() - started, workers)
 
@@ -366,7 +369,7 @@ def _drop_penalty(problem: Problem) -> int:
     return 10 * (longest_arc * highest_rate * (len(problem.stops) + len(problem.vehicles)) + all_fixed) + 1
 
 
-def _search(problem: Problem, strategy: SearchStrategy, budget: _Budget, seed: int) -> _Outcome:
+def _search(problem: Problem, strategy: SearchStrategy, budget: _Budget, seed: int, local_search: int = 0) -> _Outcome:
     """One search, in two phases. The fleet phase builds the first solution with OR-Tools and, while
     stops are left out, runs guided local search (after its first round with route duration costed,
     see FLEET_PHASE_DURATION_COST) with the stops it keeps leaving out weighted heavier, round by
@@ -378,7 +381,7 @@ def _search(problem: Problem, strategy: SearchStrategy, budget: _Budget, seed: i
     fleet_seconds = time.monotonic() - started
     start = fleet_routes if fleet_routes is not None else [[] for _ in problem.vehicles]
     improved = ruin_recreate.improve(problem, start, budget.seconds - fleet_seconds, seed=seed,
-                                     iterations=budget.iterations)
+                                     iterations=budget.iterations, granularity=local_search)
     return _Outcome(routes=improved.routes, objective=improved.cost, strategy=strategy.first_solution,
                     status=STATUS_SOLVED if fleet_routes is not None else STATUS_NO_FIRST_SOLUTION,
                     fleet_phase_seconds=round(fleet_seconds, 3), iterations=improved.iterations)

@@ -54,6 +54,9 @@ class Panel:
     price: np.ndarray | None = None  # (n, T) float32 selling price, NaN = unknown (CSV input)
     holiday: np.ndarray | None = None  # (T,) bool public holiday (day off), shared by all series
     day_code: np.ndarray | None = None  # (T,) int16 forecasting.china_day_codes (None: from first_date)
+    censored: np.ndarray | None = None  # (n, T) bool sold out that day: y is what was sold, demand >= y
+    demand: np.ndarray | None = None  # (n, T) float32 demand before stock-outs capped it (generator only;
+    #                                   None: y is the demand)
 
     @property
     def n_series(self) -> int:
@@ -83,6 +86,14 @@ class GeneratorConfig:
     uplift_series_sd: float = 0.35  # log-sd of a series' own mean uplift around its category's
     uplift_event_sd: float = 0.15  # log-sd of one event's uplift around its series' mean
     holidays: bool = True  # Chinese public holidays (forecasting.china_day_codes) with per-category effects
+    # stock-outs: a share of series sells from a daily stock of `cover` x the expected demand (cover
+    # per series, uniform low..high, times a log-normal day-to-day factor); sales are capped at it
+    # and a day whose demand reached it is recorded as sold out (Panel.censored)
+    stockout_series_share: float = 0.0
+    stock_cover_low: float = 0.8
+    stock_cover_high: float = 1.6
+    stock_day_sd: float = 0.25
+    share_new_week: float = 0.0  # series launched in the last 7 days before the forecast origin (0-7 days seen)
     last_date: datetime.date = datetime.date(2026, 3, 1)  # the panel's last day: 28 held-out days hold 春节
     extra: dict = field(default_factory=dict)
 
@@ -104,7 +115,10 @@ def generate_panel(n_series: int, n_days: int, horizon: int = 28, seed: int = 0,
     below their weekend's usual level; ~12% of series launched inside the history and ~5% launched less than
     28 days before the forecast origin (``n_days - horizon``); isolated gap days and closure blocks
     (NaN).  Counts are negative binomial around the truth (size r per series: ~8 fast, ~4 regular,
-    ~1 intermittent, ~20 depot).  Memory: a few (n, T) float32 arrays, built ``chunk`` rows at a time.
+    ~1 intermittent, ~20 depot).  Optional (``GeneratorConfig``; off by default, so panels drawn
+    before are unchanged): stock-outs, where a share of series sells from a daily stock and sales
+    are capped at it (``Panel.demand`` keeps the demand, ``Panel.censored`` flags the sold-out
+    days), and series launched in the last 7 days before the origin (0-7 days of history).  Memory: a few (n, T) float32 arrays, built ``chunk`` rows at a time.
     """
     cfg = config or GeneratorConfig()
     rng = np.random.default_rng(seed)
@@ -168,6 +182,19 @@ def generate_panel(n_series: int, n_days: int, horizon: int = 28, seed: int = 0,
     if origin > 84:
         launch[mid] = rng.integers(1, origin - 56, mid.sum())
     launch[new] = rng.integers(max(origin - 27, 0), origin, new.sum())
+    # the newest series and the stock-outs draw from streams of their own: without them the panel
+    # is the same draw for draw
+    if cfg.share_new_week > 0:
+        nrng = np.random.default_rng([seed, 20])
+        newest = (nrng.random(n) < cfg.share_new_week) & (launch == 0)
+        launch[newest] = nrng.integers(max(origin - 7, 0), origin + 1, newest.sum())
+    stockouts = cfg.stockout_series_share > 0
+    if stockouts:
+        srng = np.random.default_rng([seed, 19])
+        limited = srng.random(n) < cfg.stockout_series_share
+        cover = srng.uniform(cfg.stock_cover_low, cfg.stock_cover_high, n).astype(np.float32)
+        demand = np.empty((n, T), np.float32)
+        censored = np.zeros((n, T), bool)
 
     y = np.empty((n, T), np.float32)
     truth = np.empty((n, T), np.float32)
@@ -207,7 +234,19 @@ def generate_panel(n_series: int, n_days: int, horizon: int = 28, seed: int = 0,
         lam = rng.gamma(np.broadcast_to(r, (m, T)), 1.0).astype(np.float32)
         lam *= walk / r
         y[a:b] = rng.poisson(lam)
-        del lam, walk
+        del lam
+        if stockouts:
+            demand[a:b] = y[a:b]
+            lim = np.flatnonzero(limited[a:b])
+            if lim.size:
+                stock = walk[lim] * cover[a + lim, None]
+                stock *= np.exp(srng.normal(0.0, cfg.stock_day_sd, stock.shape)).astype(np.float32)
+                stock = np.maximum(np.round(stock), 1.0)
+                out = y[a + lim] >= stock
+                censored[a + lim] = out
+                y[a + lim] = np.minimum(y[a + lim], stock)
+                del stock, out
+        del walk
     # unknown days: before launch, isolated gaps, closure blocks
     y[t[None, :] < launch[:, None]] = np.nan
     y[rng.random((n, T)) < cfg.gap_day_share] = np.nan
@@ -221,9 +260,14 @@ def generate_panel(n_series: int, n_days: int, horizon: int = 28, seed: int = 0,
     holiday = None
     if cfg.holidays:
         holiday = fc.holiday_days(codes)
+    if stockouts:  # unknown sales: unknown demand, no stock-out
+        unknown = np.isnan(y)
+        demand[unknown] = np.nan
+        censored &= ~unknown
     return Panel(y=y, promo=promo, group=group, start_weekday=start_weekday, truth=truth,
                  dispersion=dispersion, kind=kind, launch=launch, first_date=first, holiday=holiday,
-                 day_code=codes if cfg.holidays else None)
+                 day_code=codes if cfg.holidays else None, censored=censored if stockouts else None,
+                 demand=demand if stockouts else None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -333,13 +377,16 @@ def first_date(panel: Panel):
 
 
 def forecast_input(panel: Panel, horizon: int, rows=slice(None)):
-    """Our forecaster's input for ``rows`` with the last ``horizon`` days held out."""
+    """Our forecaster's input for ``rows`` with the last ``horizon`` days held out (the sold-out
+    days flagged when the panel knows them)."""
     from warehouse import forecasting
 
     T = panel.n_days - horizon
+    censored = panel.censored[rows, :T] if panel.censored is not None else None
     return forecasting.ForecastInput(history=panel.y[rows, :T], promo_history=panel.promo[rows, :T],
                                      promo_future=panel.promo[rows, T:], group=panel.group[rows],
-                                     start_weekday=panel.start_weekday, day_code=day_codes(panel))
+                                     start_weekday=panel.start_weekday, day_code=day_codes(panel),
+                                     censored=censored)
 
 
 def day_codes(panel: Panel):
@@ -363,11 +410,27 @@ def intermittent_series(history: np.ndarray, window: int = 364) -> np.ndarray:
     return (observed >= 14) & (observed > ADI_INTERMITTENT * selling)
 
 
+NEW_SERIES_DAYS = 7  # a series with at most this many observed days of history is new
+
+
+def new_series(history: np.ndarray) -> np.ndarray:
+    """(n,) bool: at most NEW_SERIES_DAYS observed days in the history (0 = launched at the origin)."""
+    return (~np.isnan(history)).sum(1) <= NEW_SERIES_DAYS
+
+
 def holdout_segments(panel: Panel, horizon: int) -> dict:
-    """Held-out cells by segment, each an (n, horizon) bool mask: intermittent series, and when
-    the panel flags them, promotion days, holiday days and the ordinary days (neither)."""
+    """Held-out cells by segment, each an (n, horizon) bool mask: intermittent series, new series
+    (``new_series``), series that sold out at least once in the last year of history (when the
+    panel flags stock-outs), and when the panel flags them, promotion days, holiday days and the
+    ordinary days (neither)."""
     n, T = panel.n_series, panel.n_days - horizon
     seg = {"intermittent_series": np.broadcast_to(intermittent_series(panel.y[:, :T])[:, None], (n, horizon))}
+    new = new_series(panel.y[:, :T])
+    if new.any():
+        seg["new_series"] = np.broadcast_to(new[:, None], (n, horizon))
+    if panel.censored is not None and panel.censored[:, :T].any():
+        sold_out = panel.censored[:, max(T - 364, 0):T].any(1)
+        seg["stockout_series"] = np.broadcast_to(sold_out[:, None], (n, horizon))
     promo = panel.promo[:, T:]
     holiday = np.zeros((n, horizon), bool)
     if panel.holiday is not None:
@@ -448,10 +511,22 @@ def run_benchmark(panel: Panel, horizon: int = 28, sample: int = 2000, jobs: int
     if T <= H:
         raise ValueError(f"need more than {H} days, got {T}")
     hist = panel.y[:, : T - H]
-    actual = np.ascontiguousarray(panel.y[:, T - H:])
+    # scored against the demand: on a sold-out day the sales fell short of it
+    actual = np.array((panel.y if panel.demand is None else panel.demand)[:, T - H:], dtype=np.float32)
+    unscored = 0
+    if panel.demand is None and panel.censored is not None:
+        # without the demand (a CSV), a held-out sold-out day is not scored: its demand is unknown
+        sold_out = panel.censored[:, T - H:] & ~np.isnan(actual)
+        unscored = int(sold_out.sum())
+        actual[sold_out] = np.nan
     out: dict = {"series": int(n), "days": int(T), "history_days": int(T - H), "horizon": H,
                  "holdout_cells": int((~np.isnan(actual)).sum()),
-                 "holdout_demand": float(np.nansum(actual, dtype=np.float64))}
+                 "holdout_demand": float(np.nansum(actual, dtype=np.float64)),
+                 "scored_against": "sales" if panel.demand is None else "demand (before stock-outs)",
+                 "held_out_sold_out_days_not_scored": unscored}
+    if panel.censored is not None:
+        out["censored_share_of_history_days"] = float(panel.censored[:, :T - H].sum()
+                                                      / max(int((~np.isnan(hist)).sum()), 1))
     rss_before = _rss_mb()
     log(f"forecasting {n} series x {T - H} days ...")
     t0 = time.perf_counter()
@@ -482,6 +557,9 @@ def run_benchmark(panel: Panel, horizon: int = 28, sample: int = 2000, jobs: int
         launched = panel.launch if panel.launch is not None else np.zeros(n, int)
         kinds = [(KIND_NAMES[k], panel.kind == k) for k in range(len(KIND_NAMES))]
         kinds.append(("new (<28 days history)", launched > T - H - 28))
+        kinds.append((f"new (<={NEW_SERIES_DAYS} days history)", new_series(hist)))
+        if panel.censored is not None:
+            kinds.append(("sold out at least once (last year)", panel.censored[:, max(T - H - 364, 0):T - H].any(1)))
         for name, sel in kinds:
             if not sel.any():
                 continue
@@ -495,6 +573,35 @@ def run_benchmark(panel: Panel, horizon: int = 28, sample: int = 2000, jobs: int
         out["by_segment"] = by_kind
     out["full_panel"] = full
 
+    if panel.censored is not None and panel.censored[:, :T - H].any():
+        # the same forecaster told of no stock-out, and leaving sold-out days out instead of
+        # imputing them; each scored overall and on the series that sold out
+        import dataclasses
+
+        so = panel.censored[:, max(T - H - 364, 0):T - H].any(1)
+
+        def censoring_row(mean, disp, seconds):
+            row = {"seconds": round(float(seconds), 3), "wape": wape(actual, mean), "bias": bias(actual, mean),
+                   "pit_coverage_p80": pit_coverage_nb(actual, mean, disp[:, None], 0.8),
+                   "wape_stockout_series": wape(actual[so], mean[so]), "bias_stockout_series": bias(actual[so], mean[so]),
+                   "pit_coverage_p80_stockout_series": pit_coverage_nb(actual[so], mean[so], disp[so][:, None], 0.8),
+                   "pit_coverage_p95_stockout_series": pit_coverage_nb(actual[so], mean[so], disp[so][:, None], 0.95)}
+            return row
+
+        mode0 = config.censored_mode if config is not None else "impute"
+        out["censoring"] = {"mode": mode0, mode0: censoring_row(res.mean, res.dispersion, out["seconds"])}
+        for mode in ("impute", "exclude", "ignore"):
+            if mode == mode0:
+                continue
+            cfg_m = dataclasses.replace(config or forecasting.ForecastConfig(), censored_mode=mode)
+            log(f"forecasting again with sold-out days: {mode} ...")
+            t0 = time.perf_counter()
+            alt = forecasting.forecast(forecast_input(panel, H), H, quantiles=(0.8,), config=cfg_m)
+            out["censoring"][mode] = censoring_row(alt.mean, alt.dispersion, time.perf_counter() - t0)
+            del alt
+        out["wape_censoring_ignored"] = out["censoring"]["ignore"]["wape"]
+        out["wape_censored_days_excluded"] = out["censoring"]["exclude"]["wape"]
+
     targets = {"seconds <= 60": out["seconds"] <= 60.0,
                "wape <= 0.9 x seasonal_naive wape": out["wape"] <= 0.9 * out["seasonal_naive_wape"],
                "pit_coverage_p80 in [0.77, 0.83]": 0.77 <= out["pit_coverage_p80"] <= 0.83,
@@ -503,6 +610,10 @@ def run_benchmark(panel: Panel, horizon: int = 28, sample: int = 2000, jobs: int
         if days in segments:
             targets[f"wape_{days} <= 1.25 x wape_ordinary_days"] = (
                 out[f"wape_{days}"] <= 1.25 * out["wape_ordinary_days"])
+    if "censoring" in out:
+        targets["wape with the stock-out mask <= without it"] = out["wape"] <= out["wape_censoring_ignored"]
+    finite = all(np.isfinite(a).all() and (a >= 0).all() for a in [res.mean, *res.quantiles.values()])
+    targets["forecasts finite and >= 0"] = bool(finite)
     out["wape_ratio_vs_seasonal_naive"] = out["wape"] / out["seasonal_naive_wape"]
 
     if sample and sample > 0:

@@ -1,8 +1,9 @@
 """Read a real demand panel from a long CSV for ``manage.py bench_forecast --csv``.
 
 Pure module (numpy, pandas): no Django import.  Columns (names case- and space-insensitive):
-``date``, ``series``, ``quantity`` required; ``promotion`` (or ``promo``), ``price`` and ``group``
-optional.  Real exports are messy, so nothing is assumed about order or completeness:
+``date``, ``series``, ``quantity`` required; ``promotion`` (or ``promo``), ``price``, ``group`` and
+``stockout`` (or ``sold_out``, ``censored``: the day sold out, so its quantity is a lower bound of
+the demand) optional.  Real exports are messy, so nothing is assumed about order or completeness:
 
 * rows in any order; several rows for one (date, series) are summed (an export per order line);
 * dates as ISO (``2024-01-05``, a time part ignored) or ``YYYY/M/D``, mixed in one file;
@@ -25,6 +26,7 @@ from warehouse.forecast_eval import Panel
 
 REQUIRED = ("date", "series", "quantity")
 PROMO_COLUMNS = ("promotion", "promo")
+STOCKOUT_COLUMNS = ("stockout", "sold_out", "censored")
 DROP_REASONS = {
     "malformed": "malformed line (wrong number of fields)",
     "blank": "blank row",
@@ -44,6 +46,7 @@ class LoadReport:
     duplicates_summed: int = 0  # kept rows added to another row of the same (date, series)
     stopped_series: int = 0  # series whose last row is well before the panel's last day
     filled_days: int = 0  # days inside a series' span without a row, counted as zero sales
+    sold_out_days: int = 0  # (date, series) days flagged sold out: their demand is at least the sales
 
     def lines(self) -> list[str]:
         out = [f"read {self.rows} rows, kept {self.kept}"]
@@ -52,6 +55,8 @@ class LoadReport:
             out.append(f"  summed {self.duplicates_summed} duplicate (date, series) rows into others")
         if self.filled_days:
             out.append(f"  filled {self.filled_days} days without a row inside a series' span with 0")
+        if self.sold_out_days:
+            out.append(f"  {self.sold_out_days} days sold out: their quantity is a lower bound of the demand")
         if self.stopped_series:
             out.append(f"  {self.stopped_series} series stopped before the last day (not on sale after)")
         return out
@@ -129,12 +134,22 @@ def load_csv(source, missing: str = "zero", calendar: str = "cn") -> tuple[Panel
         y[hole] = 0.0
         report.filled_days = int(hole.sum())
 
-    promo = np.zeros(n * T, bool)
-    promo_col = next((c for c in PROMO_COLUMNS if c in kept.columns), None)
-    if promo_col:
-        flag = kept[promo_col].str.lower()
+    def flags(columns):
+        """(n, T) bool from the first of ``columns`` present (1, true, yes, 是 ...; any row of a day), or None."""
+        col = next((c for c in columns if c in kept.columns), None)
+        if col is None:
+            return None
+        flag = kept[col].str.lower()
         on = (pd.to_numeric(flag, errors="coerce").fillna(0).to_numpy() != 0) | flag.isin(TRUE_WORDS).to_numpy()
-        promo[flat[on]] = True
+        out = np.zeros(n * T, bool)
+        out[flat[on]] = True
+        return out.reshape(n, T)
+
+    promo = flags(PROMO_COLUMNS)
+    promo = np.zeros((n, T), bool) if promo is None else promo
+    censored = flags(STOCKOUT_COLUMNS)
+    if censored is not None:
+        report.sold_out_days = int(censored.sum())
     price = None
     if "price" in kept.columns:
         p = pd.to_numeric(kept["price"], errors="coerce").to_numpy(np.float64)
@@ -153,8 +168,9 @@ def load_csv(source, missing: str = "zero", calendar: str = "cn") -> tuple[Panel
     from warehouse import forecasting
 
     codes = forecasting.china_day_codes(first, T) if calendar == "cn" else np.zeros(T, np.int16)
-    return Panel(y=y, promo=promo.reshape(n, T), group=group, start_weekday=first.weekday(), names=list(names),
-                 first_date=first, price=price, day_code=codes, holiday=forecasting.holiday_days(codes)), report
+    return Panel(y=y, promo=promo, group=group, start_weekday=first.weekday(), names=list(names),
+                 first_date=first, price=price, day_code=codes, holiday=forecasting.holiday_days(codes),
+                 censored=censored), report
 
 
 def _parse_dates(text) -> np.ndarray:

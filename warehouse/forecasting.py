@@ -27,6 +27,14 @@ Model (all series at once; the only Python loop runs over days, never over serie
    the level of the day (or, for a series too young then, its level once seen enough), shrunk
    toward the overall effect of the code.  Calendar days, like promotion days, leave the level,
    the weekly profile and the in-sample errors untouched.  Past and future days share one calendar.
+3c. Stock-outs (``ForecastInput.censored``: the day sold out, its sales a lower bound of its
+   demand): kept out of the weekly profile, the group prior, the in-sample errors, the promotion
+   and calendar measurements; an ordinary sold-out day updates the level with E[Y | Y >= sold]
+   under the day's one-step forecast (``nb_mean_above``; the size r of each series' noise from its
+   same-weekday differences, or for a series that sold out on more than 2 % of its days, the
+   median of untruncated series of its volume), an EM step per day.  Such a series' dispersion is
+   its volume band's (its own errors, measured on the days it did not sell out, understate the
+   demand's spread).  ``censored_mode="exclude"`` leaves sold-out days out like gaps instead.
 4. Distribution: negative binomial around the mean with a per-series dispersion estimated from
    in-sample lagged forecast errors (method of moments), shrunk toward its volume band's pooled
    value; new series add the remaining uncertainty of their level; promotion days use the same
@@ -67,6 +75,8 @@ class ForecastInput:
     day_code: (T + horizon,) int day codes shared by all series, past and future days from the same
         calendar (``china_day_codes``: holiday breaks, the days before and after them, adjusted
         working days); 0 = ordinary.  None = no calendar.
+    censored: (n, T) bool, the day sold out (sales reached the stock available): that day's
+        quantity is a lower bound of its demand, not the demand.  None = no stock-outs known.
     """
 
     history: np.ndarray
@@ -75,6 +85,7 @@ class ForecastInput:
     group: np.ndarray | None = None
     start_weekday: int = 0
     day_code: np.ndarray | None = None
+    censored: np.ndarray | None = None
 
 
 @dataclass
@@ -83,7 +94,7 @@ class ForecastConfig:
     candidates: tuple = ((0.02, 0.0), (0.04, 0.0), (0.08, 0.0), (0.15, 0.0), (0.05, 0.02), (0.1, 0.05))
     phi: float = 0.9  # trend damping
     window: int = 364  # days of history for the profile, model choice and dispersion
-    eval_lag: int = 14  # forecast lag (days) of the in-sample errors
+    eval_lag: int = 14  # longest forecast lag (days) of the in-sample errors; shorter horizons use theirs
     n_bands: int = 8  # volume bands for model choice and dispersion pooling
     select_by: str = "mse"  # in-sample criterion for the candidate choice: "mse" (mean) or "mae"
     trend_warmup: int = 56  # observations before a series' trend starts to move
@@ -95,6 +106,11 @@ class ForecastConfig:
     profile_tau2: float | None = None  # between-series variance of weekly factors (None: estimate)
     disp_credibility: float | None = None  # sum of F^2 at which a series' own dispersion counts half
     min_size: float = 1e-4  # smallest dispersion 1/r (Poisson-like)
+    # sold-out days (ForecastInput.censored): "impute" updates the level with the demand expected
+    # given that it reached what was sold (E[Y | Y >= sold] under the one-step forecast); "exclude"
+    # leaves them out like gaps; "ignore" takes the sales as the demand (as if no mask were given)
+    censored_mode: str = "impute"
+    censored_max_share: float = 0.02  # above this share of sold-out days a series' own dispersion is not used
 
 
 @dataclass
@@ -123,6 +139,14 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
     promo_f = np.zeros((n, h), bool) if inp.promo_future is None else np.asarray(inp.promo_future, bool)
     if promo_h.shape != (n, T) or promo_f.shape != (n, h):
         raise ValueError("promo_history must be (n, T) and promo_future (n, horizon)")
+    if cfg.censored_mode not in ("impute", "exclude", "ignore"):
+        raise ValueError("censored_mode must be 'impute', 'exclude' or 'ignore'")
+    if inp.censored is None or cfg.censored_mode == "ignore":
+        cens_h = np.zeros((n, T), bool)
+    else:
+        cens_h = np.asarray(inp.censored, bool)
+        if cens_h.shape != (n, T):
+            raise ValueError("censored must be (n, T), like history")
     if inp.day_code is None:
         code = np.zeros(T + h, np.int64)
     else:
@@ -132,7 +156,7 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
         if (code < 0).any():
             raise ValueError("day_code must be >= 0")
     if T == 0:  # no history at all: one unknown day, so every series falls back to the prior
-        y, promo_h, T = np.full((n, 1), np.nan, DTYPE), np.zeros((n, 1), bool), 1
+        y, promo_h, cens_h, T = np.full((n, 1), np.nan, DTYPE), np.zeros((n, 1), bool), np.zeros((n, 1), bool), 1
         code = np.concatenate([[0], code])
         sw0 = (int(inp.start_weekday) - 1) % 7
     else:
@@ -154,12 +178,19 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
 
     dow = (sw + np.arange(T)) % 7
 
-    def days(a: int, b: int):
+    impute = cfg.censored_mode == "impute" and bool(cens_h.any())
+
+    def days(a: int, b: int, with_censored: bool = False):
         """Days a..b-1 as time-major (b - a, n) blocks: one contiguous row of n values per day.
-        Working block by block keeps memory at the inputs plus a few blocks."""
+        Working block by block keeps memory at the inputs plus a few blocks.  Without
+        ``with_censored`` a sold-out day is unknown (NaN): its quantity is not the demand."""
         yb = np.ascontiguousarray(y[:, a:b].T)
         yb[np.isinf(yb)] = np.nan
         np.maximum(yb, 0, out=yb)  # negative quantities are not demand (NaN stays NaN)
+        cb = np.ascontiguousarray(cens_h[:, a:b].T)
+        if with_censored:
+            return yb, np.ascontiguousarray(promo_h[:, a:b].T), cb & ~np.isnan(yb)
+        yb[cb] = np.nan
         return yb, np.ascontiguousarray(promo_h[:, a:b].T)
 
     # ---- 1. weekly profile -------------------------------------------------------------------
@@ -189,6 +220,10 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
             del pair, diff
         del yz, ok
     Ctot = C.sum(0)
+    # series that sold out on more than a few of the window's days: what they sold is the lower
+    # part of their demand, so their own spread understates the demand's; they take a pooled one
+    cens_w = cens_h[:, T - Wp:T].sum(1) if cens_h.any() else np.zeros(n)
+    truncated = cens_w > cfg.censored_max_share * (Ctot + cens_w)
     Stot = S.sum(0)
     with np.errstate(invalid="ignore", divide="ignore"):
         m_s = np.where(Ctot > 0, Stot / np.maximum(Ctot, 1), 0.0)  # mean non-promo demand
@@ -278,6 +313,21 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
     b_g = np.clip(g_m * g_phi / g_v, 0.5, 56.0)  # prior weight in days (noise var / between-series var)
     L0 = g_m[gid].astype(DTYPE)
     b_s = b_g[gid].astype(DTYPE)
+    if impute:
+        # negative binomial size of each series' daily noise for the sold-out days' expectation:
+        # Var = m + m^2 / r from the same-weekday differences; the median where too few
+        # (a series that often sold out takes the median of untruncated series of its volume)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r_own = np.where((NP >= 8) & (m_s > 0), m_s / np.maximum(phi_s - 1.0, 1e-3), np.nan)
+        clean = np.isfinite(r_own) & ~truncated
+        r_fill = np.full(n, float(np.median(r_own[clean])) if clean.any() else 2.0)
+        if clean.sum() >= 80:
+            e_r = np.quantile(m_s[clean], np.linspace(0, 1, 9)[1:-1])
+            b_r = np.searchsorted(e_r, m_s[clean])
+            med = np.array([np.median(r_own[clean][b_r == k]) if (b_r == k).any() else r_fill[0]
+                            for k in range(len(e_r) + 1)])
+            r_fill = med[np.searchsorted(e_r, m_s)]
+        r_imp = np.clip(np.where(clean, r_own, r_fill), 0.2, 1e4)
 
     # ---- 3. smoothing, all candidates side by side --------------------------------------------
     cands = np.asarray(cfg.candidates, dtype=DTYPE).reshape(-1, 2)
@@ -285,7 +335,9 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
     alpha = cands[:, 0:1]
     beta = cands[:, 1:2]
     phi = DTYPE(cfg.phi)
-    lag = max(1, min(int(cfg.eval_lag), T))
+    # A forecast is judged (model choice, dispersion) by in-sample errors at its own lag, up to
+    # eval_lag: a one-day-ahead forecast by one-day errors, whose spread is the one it will have.
+    lag = max(1, min(int(cfg.eval_lag), h, T))
     damp_lag = DTYPE(sum(cfg.phi ** i for i in range(1, lag + 1)))
     L = np.broadcast_to(L0, (K, n)).copy()
     B = np.zeros((K, n), DTYPE)
@@ -317,10 +369,11 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
     one = DTYPE(1)
     for t0 in range(0, T, 64):
         t1 = min(t0 + 64, T)
-        yb, pb = days(t0, t1)
+        yb, pb, cb = days(t0, t1, with_censored=True)
         for t in range(t0, t1):
             yt = yb[t - t0]
-            valid = ~np.isnan(yt)
+            ct = cb[t - t0]  # sold out: yt is a lower bound
+            valid = ~np.isnan(yt) & ~ct  # a known demand
             pr = pb[t - t0]
             hd = bool(hday[t])
             ok = valid & ~pr & (not hd)
@@ -363,8 +416,17 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
                 young = pv & ~own
                 PD += np.where(young, pd_, 0)
                 PY2 += np.where(young, yp * inv_prof[dow[t]], 0) ** 2
-            nseen += ok
             z = np.where(ok, yt * inv_prof[dow[t]], 0)
+            if impute:
+                # a sold-out ordinary day updates the level with the demand expected given that it
+                # reached what was sold, under the one-step forecast of the day
+                ci = np.flatnonzero(ct & ~pr & (not hd))
+                if ci.size:
+                    mu_c = np.maximum(L[hk, ci] + phi * B[hk, ci], 0) * pd_[ci]
+                    z[ci] = nb_mean_above(mu_c, r_imp[ci], yt[ci]) * inv_prof[dow[t], ci]
+                    ok = ok.copy()
+                    ok[ci] = True
+            nseen += ok
             a = np.maximum(alpha, one / (nseen + b_s))  # (K, n)
             pred = L + phi * B
             e = (z - pred) * ok
@@ -430,9 +492,12 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
     sf2 = SF2[choice, cols].astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         raw = np.where(sf2 > 0, (r2 - sf) / np.maximum(sf2, 1e-12), np.nan)
-    b_r2 = np.bincount(band, weights=np.where(scored, r2, 0), minlength=nbands)
-    b_sf = np.bincount(band, weights=np.where(scored, sf, 0), minlength=nbands)
-    b_sf2 = np.bincount(band, weights=np.where(scored, sf2, 0), minlength=nbands)
+    pooled = scored & ~truncated  # a truncated series' errors understate its demand's spread
+    if not pooled.any():
+        pooled = scored
+    b_r2 = np.bincount(band, weights=np.where(pooled, r2, 0), minlength=nbands)
+    b_sf = np.bincount(band, weights=np.where(pooled, sf, 0), minlength=nbands)
+    b_sf2 = np.bincount(band, weights=np.where(pooled, sf2, 0), minlength=nbands)
     with np.errstate(invalid="ignore", divide="ignore"):
         iota_b = np.where(b_sf2 > 0, (b_r2 - b_sf) / np.maximum(b_sf2, 1e-12), 0.5)
     iota_b = np.clip(np.nan_to_num(iota_b, nan=0.5), cfg.min_size, 20.0)
@@ -443,7 +508,7 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
             se2 = 2.0 * (1.0 + fbar * prior_iota) ** 2 / np.maximum(n_eval * fbar ** 2, 1e-12)
         tau2_b = np.zeros(nbands)
         for k in range(nbands):
-            sel = scored & (band == k) & np.isfinite(raw)
+            sel = pooled & (band == k) & np.isfinite(raw)
             if sel.sum() >= 10:
                 mad = np.median(np.abs(raw[sel] - np.median(raw[sel]))) * 1.4826
                 tau2_b[k] = max(mad ** 2 - np.median(se2[sel]), 0.0)
@@ -452,6 +517,7 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
     else:
         # credibility weight: a series' own estimate counts as sum F^2 against c of the band's
         w_i = np.where(np.isfinite(raw), sf2 / (sf2 + cfg.disp_credibility), 0.0)
+    w_i = np.where(truncated, 0.0, w_i)
     iota = w_i * np.nan_to_num(raw, nan=0.0) + (1 - w_i) * prior_iota
     iota = np.clip(iota, cfg.min_size, 20.0)
     # ---- 6b. promotion uplift per series --------------------------------------------------------
@@ -508,6 +574,65 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
               "choice_by_band": [tuple(map(float, cands[i])) for i in best_band], "band_edges": edges.tolist(),
               "uplift_global": float(u_glob), "profile_tau2": tau2, "dispersion_by_band": (1 / iota_b).tolist()},
     )
+
+
+WALK_SOLD = 64  # nb_mean_above: below, sum the probabilities up to what was sold; above, incomplete beta
+
+
+def nb_mean_above(mean, size, sold) -> np.ndarray:
+    """E[Y | Y >= sold] for Y negative binomial (mean, size r; Var = mean + mean^2 / r), elementwise:
+    the demand expected on a sold-out day that sold ``sold``.  Always >= ``sold`` and >= ``mean``;
+    the mean itself where sold <= 0 (a day that sold out at nothing says nothing of its demand).
+
+    E[Y | Y >= s] = (mean - sum_{k<s} k P(k)) / (1 - sum_{k<s} P(k)).  For s <= WALK_SOLD the sums
+    run over the probabilities themselves (one (s, cells) table, far cheaper than special
+    functions); above, sum_{k<s} k P(Y = k) = mean P(Y' <= s - 2) with Y' ~ NB(r + 1, p) and both
+    from the regularised incomplete beta function.  Far in the tail, where 1 - F loses its digits,
+    the geometric tail s + q / (1 - q) with q = (s + r) / (s + 1) * mean / (r + mean), the ratio of
+    successive probabilities there."""
+    mu = np.maximum(np.nan_to_num(np.asarray(mean, np.float64), nan=0.0), 0.0)
+    r = np.clip(np.nan_to_num(np.asarray(size, np.float64), nan=1.0), 1e-6, 1e8)
+    s = np.maximum(np.floor(np.nan_to_num(np.asarray(sold, np.float64), nan=0.0, posinf=0.0)), 0.0)
+    mu, r, s = np.broadcast_arrays(mu, r, s)
+    out = np.array(mu, dtype=np.float64)
+    pos = s > 0
+    if not pos.any():
+        return out
+    m, rr, ss = mu[pos], r[pos], s[pos]
+    p = rr / (rr + m)
+    q1 = m / (rr + m)
+    below = np.zeros(m.size)  # P(Y < s)
+    part = np.zeros(m.size)  # sum_{k<s} k P(k)
+    walk = ss <= WALK_SOLD
+    if walk.any():
+        # cells sorted by s, largest first: the cells still summing at step k are a prefix
+        idx = np.flatnonzero(walk)
+        idx = idx[np.argsort(-ss[idx], kind="stable")]
+        sw, rw, qw = ss[idx], rr[idx], q1[idx]
+        with np.errstate(under="ignore"):
+            pk = np.exp(rw * np.log(p[idx]))  # P(0)
+        bw = pk.copy()
+        mw = np.zeros(idx.size)
+        active = np.searchsorted(-sw, -np.arange(int(sw[0]) + 1), side="left")  # cells with s > k
+        for k in range(1, int(sw[0])):
+            a = active[k]
+            pk[:a] *= (k - 1 + rw[:a]) / k * qw[:a]
+            bw[:a] += pk[:a]
+            mw[:a] += k * pk[:a]
+        below[idx] = bw
+        part[idx] = mw
+    far = ~walk
+    if far.any():
+        below[far] = special.betainc(rr[far], ss[far], p[far])
+        part[far] = m[far] * special.betainc(rr[far] + 1, ss[far] - 1, p[far])
+    tail = 1.0 - below
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        exact = (m - part) / tail
+        q = np.minimum((ss + rr) / (ss + 1) * q1, 0.999)
+        geometric = ss + q / (1 - q)
+    e = np.where((tail > 1e-7) & np.isfinite(exact), exact, geometric)
+    out[pos] = np.maximum(e, ss)
+    return out
 
 
 SMALL_MEAN = 60.0  # below: walk the pmf; above: bisection with the incomplete beta function

@@ -24,6 +24,7 @@ from warehouse import forecast_eval, forecast_panel
 COLUMNS = [("series", "series", "{:d}"), ("seconds", "seconds", "{:.2f}"), ("wape", "WAPE", "{:.3f}"),
            ("wape_intermittent_series", "intermit.", "{:.3f}"), ("wape_promotion_days", "promo days", "{:.3f}"),
            ("wape_holiday_days", "holidays", "{:.3f}"), ("wape_ordinary_days", "ordinary", "{:.3f}"),
+           ("wape_new_series", "new", "{:.3f}"), ("wape_stockout_series", "sold out", "{:.3f}"),
            ("bias", "bias", "{:+.3f}"), ("pit_coverage_p80", "PIT80", "{:.3f}"),
            ("pit_coverage_p95", "PIT95", "{:.3f}"), ("coverage_p80", "cov80", "{:.3f}"),
            ("coverage_p95", "cov95", "{:.3f}")]
@@ -60,13 +61,18 @@ class Command(BaseCommand):
         parser.add_argument("--days", type=int, default=730, help="panel length including the held-out days")
         parser.add_argument("--horizon", type=int, default=28, help="held-out days forecast (the last N days)")
         parser.add_argument("--csv", help="long CSV with columns date, series, quantity (optional promotion, price, "
-                                          "group); rows that cannot be demand are dropped and counted")
+                                          "group, stockout); rows that cannot be demand are dropped and counted")
         parser.add_argument("--csv-missing", choices=["gap", "zero"], default="zero",
                             help="a day with no CSV row inside a series' span: zero sales (default) or unknown")
         parser.add_argument("--calendar", choices=["cn", "none"], default="cn",
                             help="public holidays of the CSV's days: China's (default) or none")
         parser.add_argument("--json", help="write the results here")
         parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--stockouts", type=float, default=0.2,
+                            help="generated panel: share of series selling from a limited daily stock, their "
+                                 "sold-out days censored (0 = none)")
+        parser.add_argument("--new-series", type=float, default=0.03,
+                            help="generated panel: share of series launched in the last 7 days of history")
         parser.add_argument("--sample", type=int, default=2000,
                             help="series for the peers, the same for all, ours scored on them too (0 = skip)")
         parser.add_argument("--peers", default=",".join(forecast_eval.PEERS),
@@ -76,6 +82,8 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         if opts["horizon"] < 1:
             raise CommandError("--horizon must be >= 1")
+        if not (0 <= opts["stockouts"] <= 1 and 0 <= opts["new_series"] <= 1):
+            raise CommandError("--stockouts and --new-series are shares between 0 and 1")
         peers = tuple(p for p in opts["peers"].split(",") if p)
         unknown = set(peers) - set(forecast_eval.PEERS)
         if unknown:
@@ -91,14 +99,18 @@ class Command(BaseCommand):
                 self.stdout.write(line)
             source = {"csv": str(opts["csv"]), "missing": opts["csv_missing"], "calendar": opts["calendar"], "rows": report.rows,
                       "kept": report.kept, "dropped": report.dropped, "duplicates_summed": report.duplicates_summed,
-                      "filled_days": report.filled_days, "stopped_series": report.stopped_series}
+                      "filled_days": report.filled_days, "stopped_series": report.stopped_series,
+                      "sold_out_days": report.sold_out_days}
         else:
             if opts["series"] < 1 or opts["days"] <= opts["horizon"]:
                 raise CommandError("--series must be >= 1 and --days > --horizon")
             self.stdout.write(f"generating {opts['series']} x {opts['days']} panel ...")
+            gen = forecast_eval.GeneratorConfig(stockout_series_share=opts["stockouts"],
+                                                share_new_week=opts["new_series"])
             panel = forecast_eval.generate_panel(opts["series"], opts["days"], horizon=opts["horizon"],
-                                                 seed=opts["seed"])
-            source = {"generator": "warehouse.forecast_eval.generate_panel", "seed": opts["seed"]}
+                                                 seed=opts["seed"], config=gen)
+            source = {"generator": "warehouse.forecast_eval.generate_panel", "seed": opts["seed"],
+                      "stockout_series_share": opts["stockouts"], "share_new_week": opts["new_series"]}
         gen_seconds = time.perf_counter() - t0
         if panel.n_days <= opts["horizon"]:
             raise CommandError(f"the panel has {panel.n_days} days; need more than --horizon {opts['horizon']}")

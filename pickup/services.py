@@ -691,18 +691,28 @@ def _accrue(lines: list[PickupLine], now: datetime, *, collected: bool) -> None:
     _accrue_in_steps([(lines, now)], collected=collected)
 
 
-def _accrue_in_steps(steps: list[tuple[list[PickupLine], datetime]], *, collected: bool) -> None:
+def _accrue_in_steps(steps: list[tuple[list[PickupLine], datetime]], *, collected: bool,
+                     refunds_in_steps: list[dict[int, int]] | None = None) -> None:
     """_accrue for steps of lines, each at its moment, in order (moments not decreasing): the
-    entries and rates of accruing each step in turn, with the queries of one batch."""
+    entries and rates of accruing each step in turn, with the queries of one batch.
+
+    refunds_in_steps: the units per line that each step's approved claims refund, already recorded
+    as approved; a step counts its own and the earlier steps' refunds, not the later steps'.
+    """
     lines = [line for step_lines, _now in steps for line in step_lines]
-    line_ids = [line.pk for line in lines]
-    refunded = selectors.refunded_by_claims(line_ids)
+    line_ids = list(dict.fromkeys(line.pk for line in lines))
+    refunded = defaultdict(int, selectors.refunded_by_claims(line_ids))
+    for later in refunds_in_steps or ():
+        for line_id, quantity in later.items():
+            refunded[line_id] -= quantity
     accruals: dict[int, dict[str, CommissionEntry]] = {line_id: {} for line_id in line_ids}
     for entry in CommissionEntry.objects.select_for_update().filter(pickup_line_id__in=line_ids, kind=EntryKind.ACCRUAL):
         accruals[entry.pickup_line_id][entry.beneficiary] = entry
     month = _MonthRevenue(lines, accruals, steps[0][1], steps[-1][1])
     created, changed = [], []
-    for step_lines, now in steps:
+    for index, (step_lines, now) in enumerate(steps):
+        for line_id, quantity in (refunds_in_steps[index] if refunds_in_steps else {}).items():
+            refunded[line_id] += quantity
         month.step(step_lines, now)
         for line in step_lines:
             quantity = line.collected_quantity - refunded.get(line.pk, 0)
@@ -811,42 +821,96 @@ def file_claim(
         )
 
 
+@dataclass(frozen=True)
+class ClaimDecision:
+    """An operator's decision on one claim: approve (refund) or reject, with a note."""
+
+    claim_id: int
+    approve: bool
+    note: str = ""
+
+
 def decide_claim(*, user, claim_id: int, approve: bool, note: str = "", now: datetime | None = None) -> Claim:
     """An operator's decision. Approval refunds the claimed units at the line's price, to the cent, and
     lowers the leader's commission (or claws it back if already settled). Rejecting a receipt claim
     puts the units back at the point for the resident to collect.
     """
+    return _decide(user, [ClaimDecision(claim_id, approve, note)], now, field=lambda index: "claim_id")[0]
+
+
+def decide_claims(*, user, decisions: list[ClaimDecision], now: datetime | None = None) -> list[Claim]:
+    """Many decisions at one moment (a day's receipt claims, a queue of residents' claims): the same
+    claims, refunds, pickup lines and commission as decide_claim on each in turn, in a few queries
+    for the whole batch. All or nothing: an unknown claim, or one already decided (or decided twice
+    in the batch), refuses the batch, naming the decision. Returns the claims in the given order.
+    """
+    return _decide(user, decisions, now, field=lambda index: f"decisions.{index}.claim_id")
+
+
+_CHUNK = 5000  # ids per IN (...): SQLite caps the parameters of a statement
+
+
+def _chunks(items: list, size: int = _CHUNK):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _decide(user, decisions: list[ClaimDecision], now: datetime | None, *, field: Callable[[int], str]) -> list[Claim]:
     now = now or timezone.now()
+    if not decisions:
+        return []
     with transaction.atomic():
-        claim = (
-            Claim.objects.select_for_update(of=("self", "pickup_line"))
-            .select_related("pickup_line__leader", "pickup_line__product")
-            .filter(pk=claim_id)
-            .first()
-        )
-        if claim is None:
-            raise NotFound(_("claim %(claim_id)s does not exist") % {"claim_id": claim_id}, field="claim_id", code="claim_not_found")
-        if claim.status != ClaimStatus.OPEN:
-            raise Conflict(
-                _("claim %(claim_id)s was already %(status)s") % {"claim_id": claim_id, "status": str(claim.get_status_display()).lower()},
-                field="claim_id", code="claim_already_decided",
-            )
-        line = claim.pickup_line
-        claim.status = ClaimStatus.APPROVED if approve else ClaimStatus.REJECTED
-        claim.decided_by, claim.decided_at, claim.decision_note = user, now, note.strip()
-        claim.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
-        if approve:
-            Refund.objects.create(
-                cause=RefundCause.CLAIM, order_line_id=line.order_line_id, resident_id=line.resident_id, claim=claim,
-                quantity=claim.quantity, amount=_money(claim.quantity, line.unit_price),
-                reason=_("%(kind)s claim approved: %(reason)s") % {"kind": claim.get_kind_display(), "reason": claim.reason},
-                created_by=user, created_at=now,
-            )
-            if claim.source == ClaimSource.RESIDENT:
-                _accrue([line], now, collected=False)
-        elif claim.source == ClaimSource.RECEIPT:
-            PickupLine.objects.filter(pk=line.pk).update(missing_quantity=F("missing_quantity") - claim.quantity)
-    return claim
+        found: dict[int, Claim] = {}
+        lines: dict[int, PickupLine] = {}  # one instance per line, however many of its claims are decided
+        for chunk in _chunks(sorted({decision.claim_id for decision in decisions})):
+            for claim in (
+                Claim.objects.select_for_update(of=("self", "pickup_line"))
+                .select_related("pickup_line__leader", "pickup_line__product")
+                .filter(pk__in=chunk)
+                .order_by("pk")
+            ):
+                claim.pickup_line = lines.setdefault(claim.pickup_line_id, claim.pickup_line)
+                found[claim.pk] = claim
+        decided, refunds, restored = [], [], defaultdict(int)
+        steps, step_refunds = [], []  # approved residents' claims, each accrued in turn
+        for index, decision in enumerate(decisions):
+            claim = found.get(decision.claim_id)
+            if claim is None:
+                raise NotFound(_("claim %(claim_id)s does not exist") % {"claim_id": decision.claim_id}, field=field(index),
+                               code="claim_not_found")
+            if claim.status != ClaimStatus.OPEN:
+                raise Conflict(
+                    _("claim %(claim_id)s was already %(status)s") % {
+                        "claim_id": decision.claim_id, "status": str(claim.get_status_display()).lower()},
+                    field=field(index), code="claim_already_decided",
+                )
+            line = claim.pickup_line
+            claim.status = ClaimStatus.APPROVED if decision.approve else ClaimStatus.REJECTED
+            claim.decided_by, claim.decided_at, claim.decision_note = user, now, decision.note.strip()
+            decided.append(claim)
+            if decision.approve:
+                refunds.append(Refund(
+                    cause=RefundCause.CLAIM, order_line_id=line.order_line_id, resident_id=line.resident_id, claim=claim,
+                    quantity=claim.quantity, amount=_money(claim.quantity, line.unit_price),
+                    reason=_("%(kind)s claim approved: %(reason)s") % {"kind": claim.get_kind_display(), "reason": claim.reason},
+                    created_by=user, created_at=now,
+                ))
+                if claim.source == ClaimSource.RESIDENT:
+                    steps.append(([line], now))
+                    step_refunds.append({line.pk: claim.quantity})
+            elif claim.source == ClaimSource.RECEIPT:
+                restored[line.pk] += claim.quantity
+        Claim.objects.bulk_update(decided, ["status", "decided_by", "decided_at", "decision_note"], batch_size=2000)
+        Refund.objects.bulk_create(refunds, batch_size=2000)
+        by_quantity = defaultdict(list)
+        for line_id, quantity in restored.items():
+            by_quantity[quantity].append(line_id)
+        for quantity, line_ids in sorted(by_quantity.items()):
+            for chunk in _chunks(sorted(line_ids)):
+                PickupLine.objects.filter(pk__in=chunk).update(missing_quantity=F("missing_quantity") - quantity)
+        if steps:
+            _accrue_in_steps(steps, collected=False, refunds_in_steps=step_refunds)
+    return decided
 
 
 # --- uncollected goods ---------------------------------------------------------------------------------

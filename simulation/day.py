@@ -34,6 +34,7 @@ SUPPLIER_SHORT_SHARE = 0.15  # purchase order lines the supplier delivers short
 QC_REJECT_SHARE = 0.2  # lines of fresh goods with some units rejected at QC
 TRANSIT_DAMAGE_SHARE = 0.01  # products at a stop of which one unit arrives broken
 CLAIM_APPROVAL = 0.8
+SHORT_DELIVERY_NOTE = "the supplier will not deliver the rest"  # the buyer closes an order delivered short
 # What names a resident's line of a day from run to run (database keys differ): random draws about
 # the line are keyed by it.
 PICKUP_LINE = ("pickup_point__code", "product__sku", "resident__phone_hash")
@@ -113,6 +114,11 @@ def receive_purchases(sim: SimCity, day: date, seed: int) -> dict:
                 purchase_order_id=order.pk, document_number=f"GRN-{order.number}", lines=lines, actor=sim.warehouse_clerk,
                 received_at=at(day - timedelta(days=1), 21, stream(seed, day, "supply", order.supplier.code).randint(0, 59)),
             )
+            order.refresh_from_db(fields=["state"])
+        if order.state == PurchaseOrderState.PARTIALLY_RECEIVED:
+            # What a supplier delivers short the night before the day is not coming: the buyer closes
+            # the order, or the next purchase would count the missing units as still in transit.
+            procurement_services.close_purchase_order(purchase_order_id=order.pk, actor=sim.buyer, note=SHORT_DELIVERY_NOTE)
     return {
         "units_ordered": totals["ordered"], "units_accepted": totals["accepted"], "supplier_short_units": totals["short"],
         "qc_rejected_units": totals["rejected"], "purchase_cost": str(cost),
@@ -189,11 +195,13 @@ def receive_at_points(sim: SimCity, day: date, seed: int, quiet: bool) -> dict:
         .values_list("pk", *(f"pickup_line__{field}" for field in PICKUP_LINE))
         .order_by(*(f"pickup_line__{field}" for field in PICKUP_LINE))
     )
-    approved = 0
-    for claim_id, *line in claims:
-        approve = stream(seed, day, "receipt claim", *line).random() < 0.9  # the rest turn up at the point after all
-        pickup_services.decide_claim(user=sim.city.operator, claim_id=claim_id, approve=approve, now=at(day, 11))
-        approved += approve
+    decisions = [
+        # the rest turn up at the point after all
+        pickup_services.ClaimDecision(claim_id, stream(seed, day, "receipt claim", *line).random() < 0.9)
+        for claim_id, *line in claims
+    ]
+    pickup_services.decide_claims(user=sim.city.operator, decisions=decisions, now=at(day, 11))
+    approved = sum(decision.approve for decision in decisions)
     return {"points_received": len(points), "receipt_claims": len(claims), "receipt_claims_approved": approved}
 
 
@@ -237,7 +245,7 @@ def resident_claims(sim: SimCity, day: date, seed: int) -> dict:
     lines = PickupLine.objects.filter(
         delivery_date=day, pickup_point__in=sim.city.points, collected_quantity__gt=0
     ).order_by(*PICKUP_LINE).values_list("order_line_id", "pickup_point_id", "collected_at", *PICKUP_LINE)
-    filed = approved = 0
+    decisions = []
     kinds = [ClaimKind.DAMAGED, ClaimKind.QUALITY, ClaimKind.WRONG_ITEM]
     for order_line_id, pickup_point_id, collected_at, *line in lines:
         rng = stream(seed, day, "resident claim", *line)
@@ -247,11 +255,10 @@ def resident_claims(sim: SimCity, day: date, seed: int) -> dict:
             user=sim.city.leader_of[pickup_point_id], order_line_id=order_line_id, kind=rng.choice(kinds),
             quantity=1, reason="the resident sent a photo", now=collected_at + timedelta(hours=2),
         )
-        approve = rng.random() < CLAIM_APPROVAL
-        pickup_services.decide_claim(user=sim.city.operator, claim_id=claim.pk, approve=approve, now=at(day + timedelta(days=1), 10))
-        filed += 1
-        approved += approve
-    return {"claims_filed": filed, "claims_approved": approved}
+        decisions.append(pickup_services.ClaimDecision(claim.pk, rng.random() < CLAIM_APPROVAL))
+    # The next morning's queue, decided at once: what deciding each claim in turn writes.
+    pickup_services.decide_claims(user=sim.city.operator, decisions=decisions, now=at(day + timedelta(days=1), 10))
+    return {"claims_filed": len(decisions), "claims_approved": sum(decision.approve for decision in decisions)}
 
 
 def wind_down_days(last_day: date) -> list[date]:

@@ -320,6 +320,8 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
         with np.errstate(invalid="ignore", divide="ignore"):
             r_own = np.where((NP >= 8) & (m_s > 0), m_s / np.maximum(phi_s - 1.0, 1e-3), np.nan)
         clean = np.isfinite(r_own) & ~truncated
+        if not clean.any():  # every series truncated: their own spread, narrower than the demand's
+            clean = np.isfinite(r_own)
         r_fill = np.full(n, float(np.median(r_own[clean])) if clean.any() else 2.0)
         if clean.sum() >= 80:
             e_r = np.quantile(m_s[clean], np.linspace(0, 1, 9)[1:-1])
@@ -362,6 +364,7 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
     HPi = np.zeros((NC, n), np.float64)  # later, against the level it has once it is seen enough
     Lm = np.zeros(n, np.float64)  # that level (0: never seen enough)
     hk = min(1, K - 1)  # the candidate whose running level measures calendar days
+    cens_promo = []  # sold-out promotion days of series with a level of their own: (series, sold, baseline)
     hmin = DTYPE(cfg.holiday_min_seen)
     n_eval = np.zeros(n, DTYPE)
     t_eval = T - W
@@ -402,6 +405,10 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
                 SF2 += Fm * Fm
                 n_eval += okf
             pv = valid & pr
+            if impute and not hd:
+                cp = np.flatnonzero(ct & pr & (nseen >= p_mature))
+                if cp.size:
+                    cens_promo.append((cp, yt[cp], np.maximum(L[hk, cp] + phi * B[hk, cp], 0) * pd_[cp]))
             if not hd and pv.any():
                 # a series with a level of its own is measured against it (the level of the day,
                 # so drift over the history does not enter its uplift); a young one, whose level is
@@ -462,15 +469,9 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
     # made at the time: a young series' level is still pulled toward its group's, and that bias
     # went straight into the uplift (two to three times the true one in a month-old city).
     # A series never seen off promotion has no baseline of its own (its level is its group's): left out.
+    # (computed with the series' own uplift below, in ``uplifts``)
     seen = nseen > 0
     Lpos = np.maximum(Lf, 0).astype(np.float64)
-    PFc = np.where(seen, PFm + Lpos * PD, 0)
-    Pyc = np.where(seen, Py, 0)
-    c0 = cfg.promo_prior_weight
-    u_glob = (Pyc.sum() + c0 * cfg.promo_prior) / (PFc.sum() + c0)
-    gy = np.bincount(gid, weights=Pyc, minlength=G)
-    gf = np.bincount(gid, weights=PFc, minlength=G)
-    u_grp = np.maximum((gy + c0 * u_glob) / (gf + c0), 1.0)
     # ---- 5b. calendar effects per group (holidays, the days around them, adjusted workdays) -------
     # Demand on each day code against the level the series had then, pooled per group and shrunk
     # toward the overall effect of that code (itself toward 1) by the baseline units behind it.
@@ -526,26 +527,51 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
     # overdispersion (u^2 / r) and a pooled relative extra variance (event to event, level drift);
     # the between-series spread is a pooled squared coefficient of variation (method of moments).
     # A series without promotion days, or without a baseline of its own, takes its group's uplift.
-    ug = u_grp[gid]
-    m = np.where(seen & (PFc > 0), Pm, 0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        raw_u = np.where((m > 0) & (PFc > 0), Pyc / PFc, np.nan)
-        fbar = np.where(m > 0, PFc / np.maximum(m, 1), 0.0)
-        r2 = np.where(m > 0, PR2m + PY2 / np.maximum(Lpos, 1e-12) ** 2, 0.0)
-        v_within = np.where(m >= 2, (r2 - m * raw_u ** 2) / np.maximum(m - 1, 1), np.nan)
-        v_pois = ug / np.maximum(fbar, 1e-9) + ug ** 2 * iota
-    sel = (m >= 3) & (fbar >= 2) & np.isfinite(v_within)
-    extra = float(np.clip(np.mean((v_within[sel] - v_pois[sel]) / ug[sel] ** 2), 0.0, 4.0)) if sel.sum() >= 20 else 0.05
-    v_day = v_pois + extra * ug ** 2
-    sel = (m >= 3) & np.isfinite(raw_u)
-    if sel.sum() >= 20:
-        cv2_u = float(np.clip(np.mean(((raw_u[sel] - ug[sel]) ** 2 - v_day[sel] / m[sel]) / ug[sel] ** 2),
-                              cfg.uplift_cv2_min, 4.0))
-    else:
-        cv2_u = 0.05
-    tau2_u = cv2_u * ug ** 2
-    w_u = np.where(np.isfinite(raw_u), tau2_u / (tau2_u + v_day / np.maximum(m, 1)), 0.0)
-    uplift = np.maximum(w_u * np.nan_to_num(raw_u, nan=1.0) + (1 - w_u) * ug, 1.0).astype(DTYPE)
+    def uplifts(Py, Pm, PFm, PR2m):
+        """Group uplifts (shrunk toward the overall one) and each series' own, shrunk toward its group's."""
+        PFc = np.where(seen, PFm + Lpos * PD, 0)
+        Pyc = np.where(seen, Py, 0)
+        c0 = cfg.promo_prior_weight
+        u_glob = (Pyc.sum() + c0 * cfg.promo_prior) / (PFc.sum() + c0)
+        gy = np.bincount(gid, weights=Pyc, minlength=G)
+        gf = np.bincount(gid, weights=PFc, minlength=G)
+        u_grp = np.maximum((gy + c0 * u_glob) / (gf + c0), 1.0)
+        ug = u_grp[gid]
+        m = np.where(seen & (PFc > 0), Pm, 0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            raw_u = np.where((m > 0) & (PFc > 0), Pyc / PFc, np.nan)
+            fbar = np.where(m > 0, PFc / np.maximum(m, 1), 0.0)
+            r2 = np.where(m > 0, PR2m + PY2 / np.maximum(Lpos, 1e-12) ** 2, 0.0)
+            v_within = np.where(m >= 2, (r2 - m * raw_u ** 2) / np.maximum(m - 1, 1), np.nan)
+            v_pois = ug / np.maximum(fbar, 1e-9) + ug ** 2 * iota
+        sel = (m >= 3) & (fbar >= 2) & np.isfinite(v_within)
+        extra = float(np.clip(np.mean((v_within[sel] - v_pois[sel]) / ug[sel] ** 2), 0.0, 4.0)) if sel.sum() >= 20 else 0.05
+        v_day = v_pois + extra * ug ** 2
+        sel = (m >= 3) & np.isfinite(raw_u)
+        if sel.sum() >= 20:
+            cv2_u = float(np.clip(np.mean(((raw_u[sel] - ug[sel]) ** 2 - v_day[sel] / m[sel]) / ug[sel] ** 2),
+                                  cfg.uplift_cv2_min, 4.0))
+        else:
+            cv2_u = 0.05
+        tau2_u = cv2_u * ug ** 2
+        w_u = np.where(np.isfinite(raw_u), tau2_u / (tau2_u + v_day / np.maximum(m, 1)), 0.0)
+        uplift = np.maximum(w_u * np.nan_to_num(raw_u, nan=1.0) + (1 - w_u) * ug, 1.0).astype(DTYPE)
+        return uplift, u_grp, u_glob, cv2_u, extra
+
+    uplift, u_grp, u_glob, cv2_u, extra = uplifts(Py, Pm, PFm, PR2m)
+    if cens_promo:
+        # sold-out promotion days of series with a level of their own: their demand expected given
+        # that it reached what was sold, at the baseline of the day times the series' uplift,
+        # re-estimated a few times (EM); left out, they pulled uplifts down
+        ci = np.concatenate([c[0] for c in cens_promo])
+        cs = np.concatenate([c[1] for c in cens_promo]).astype(np.float64)
+        cf = np.concatenate([c[2] for c in cens_promo]).astype(np.float64)
+        for _ in range(3):
+            e = nb_mean_above(cf * uplift[ci], 1.0 / iota[ci], cs)
+            uplift, u_grp, u_glob, cv2_u, extra = uplifts(
+                Py + np.bincount(ci, weights=e, minlength=n), Pm + np.bincount(ci, minlength=n),
+                PFm + np.bincount(ci, weights=cf, minlength=n),
+                PR2m + np.bincount(ci, weights=(e / np.maximum(cf, 1e-9)) ** 2, minlength=n))
 
     # remaining level uncertainty of young series: posterior variance of a mean of nseen days
     # (noise variance sig2 per day) combined with the group prior (between-series variance g_v)

@@ -214,3 +214,24 @@ def test_benchmark_on_a_csv_leaves_held_out_sold_out_days_unscored():
     held = int(p.censored[:, -7:].sum())
     assert held > 0 and out["held_out_sold_out_days_not_scored"] == held
     assert out["holdout_cells"] == 4 * 7 - held and out["scored_against"] == "sales"
+
+
+def test_sold_out_promotion_days_do_not_pull_the_uplift_down():
+    rng = np.random.default_rng(4)
+    n, T, h = 400, 300, 14
+    level = rng.uniform(5, 20, n)
+    promo = rng.random((n, T)) < 0.08
+    mu = level[:, None] * np.where(promo, 2.0, 1.0)
+    demand = rng.poisson(rng.gamma(6.0, mu / 6.0)).astype(float)
+    limited = np.arange(n) < n // 2  # the other half never sells out
+    stock = np.where(limited[:, None], np.round(mu * 1.1), np.inf)
+    sales = np.minimum(demand, stock)
+    cens = demand >= stock
+    got = {}
+    for mode in ("impute", "exclude"):
+        res = forecast(ForecastInput(sales, promo, np.ones((n, h), bool), censored=cens), h,
+                       config=ForecastConfig(censored_mode=mode))
+        got[mode] = (res.uplift[limited].mean(), res.mean[limited].sum() / (2.0 * level[limited].sum() * h))
+    assert got["impute"][0] == pytest.approx(2.0, rel=0.08)  # the uplift
+    assert got["impute"][1] == pytest.approx(1.0, rel=0.06)  # promotion days' forecast against their demand
+    assert got["exclude"][1] < 0.85

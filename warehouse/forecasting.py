@@ -365,6 +365,7 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
     Lm = np.zeros(n, np.float64)  # that level (0: never seen enough)
     hk = min(1, K - 1)  # the candidate whose running level measures calendar days
     cens_promo = []  # sold-out promotion days of series with a level of their own: (series, sold, baseline)
+    cens_cal = []  # sold-out calendar days of series seen enough: (code, series, sold, baseline)
     hmin = DTYPE(cfg.holiday_min_seen)
     n_eval = np.zeros(n, DTYPE)
     t_eval = T - W
@@ -389,6 +390,11 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
                 hm = valid & ~pr & ~mature_t
                 Hyi[code[t]] += np.where(hm, yt, 0)
                 HPi[code[t]] += np.where(hm, pd_, 0)
+                if impute:
+                    ch_ = np.flatnonzero(ct & ~pr & mature_t)
+                    if ch_.size:
+                        cens_cal.append((np.full(ch_.size, code[t]), ch_, yt[ch_],
+                                         np.maximum(L[hk, ch_] + phi * B[hk, ch_], 0) * pd_[ch_]))
             if t >= t_eval:
                 slot = t % lag
                 F = Lbuf[slot] + Bbuf[slot] * damp_lag
@@ -480,12 +486,29 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
     HF += np.where(late, Lm * HPi, 0)
     del Hyi, HPi
     ch = cfg.holiday_prior_weight
-    e_glob = (Hy.sum(1) + ch) / (HF.sum(1) + ch)  # (NC,)
     Hy_g = np.stack([np.bincount(gid, weights=Hy[c], minlength=G) for c in range(NC)])
     HF_g = np.stack([np.bincount(gid, weights=HF[c], minlength=G) for c in range(NC)])
-    e_grp = (Hy_g + ch * e_glob[:, None]) / (HF_g + ch)  # (NC, G)
-    e_grp[0] = 1.0
     del Hy, HF
+
+    def effects(Hy_g, HF_g):
+        e_glob = (Hy_g.sum(1) + ch) / (HF_g.sum(1) + ch)  # (NC,)
+        e_grp = (Hy_g + ch * e_glob[:, None]) / (HF_g + ch)  # (NC, G)
+        e_grp[0] = 1.0
+        return e_glob, e_grp
+
+    e_glob, e_grp = effects(Hy_g, HF_g)
+    if cens_cal:
+        # sold-out calendar days at their demand expected given what they sold (a few EM steps on
+        # the group effects): left out, the stock-up days before Spring Festival, which sell out
+        # most, pulled every series' effect down
+        cc, ci, cs, cf = (np.concatenate([c[k] for c in cens_cal]) for k in range(4))
+        cg = gid[ci]
+        for _ in range(3):
+            e = nb_mean_above(cf.astype(np.float64) * e_grp[cc, cg], r_imp[ci], cs)
+            Hy_e, HF_e = Hy_g.copy(), HF_g.copy()
+            np.add.at(Hy_e, (cc, cg), e)
+            np.add.at(HF_e, (cc, cg), cf)
+            e_glob, e_grp = effects(Hy_e, HF_e)
 
     # ---- 6. dispersion ------------------------------------------------------------------------
     r2 = R2[choice, cols].astype(np.float64)

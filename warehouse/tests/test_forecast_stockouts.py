@@ -235,3 +235,34 @@ def test_sold_out_promotion_days_do_not_pull_the_uplift_down():
     assert got["impute"][0] == pytest.approx(2.0, rel=0.08)  # the uplift
     assert got["impute"][1] == pytest.approx(1.0, rel=0.06)  # promotion days' forecast against their demand
     assert got["exclude"][1] < 0.85
+
+
+def test_bench_command_measures_stockouts_and_new_series(tmp_path):
+    import json
+
+    from django.core.management import CommandError, call_command
+
+    out, stdout = tmp_path / "out.json", io.StringIO()
+    call_command("bench_forecast", series=300, days=150, horizon=14, sample=0, stockouts=0.3, new_series=0.1,
+                 json=str(out), stdout=stdout)
+    data = json.loads(out.read_text())
+    assert data["data"]["stockout_series_share"] == 0.3 and data["data"]["share_new_week"] == 0.1
+    assert data["wape_new_series"] is not None and data["wape_stockout_series"] is not None
+    assert data["censoring"]["ignore"]["wape"] is not None
+    text = stdout.getvalue()
+    assert "sold out" in text and "new" in text and "wape with the stock-out mask <= without it" in text
+    with pytest.raises(CommandError, match="shares"):
+        call_command("bench_forecast", series=10, days=60, stockouts=1.5, stdout=io.StringIO())
+
+
+def test_bench_command_reads_a_csv_stockout_column(tmp_path):
+    from django.core.management import call_command
+
+    rng = np.random.default_rng(1)
+    lines = [f"{np.datetime64('2024-03-01') + d},p{s},{rng.poisson(5)},{int(rng.random() < 0.15)}"
+             for s in range(5) for d in range(90)]
+    csv = tmp_path / "sales.csv"
+    csv.write_text("date,series,quantity,sold_out\n" + "\n".join(lines) + "\n")
+    stdout = io.StringIO()
+    call_command("bench_forecast", csv=str(csv), sample=0, horizon=14, stdout=stdout)
+    assert "days sold out: their quantity is a lower bound of the demand" in stdout.getvalue()

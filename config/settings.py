@@ -231,6 +231,11 @@ CELERY_BEAT_SCHEDULE.update({
 PROCUREMENT_RECEIPT_TOLERANCE = float(os.environ.get("PROCUREMENT_RECEIPT_TOLERANCE", "0.05"))
 # Share of its cost a leftover long-life unit loses by waiting for a later wave (space, capital, risk).
 PROCUREMENT_CARRY_COST_RATE = float(os.environ.get("PROCUREMENT_CARRY_COST_RATE", "0.05"))
+# Suggestions order the net need divided by the preferred supplier's delivery rate (units accepted
+# over units ordered on its orders due in this many days before), shrunk toward full delivery as if
+# PROCUREMENT_DELIVERY_PRIOR_LINES more lines had arrived in full.
+PROCUREMENT_DELIVERY_HISTORY_DAYS = int(os.environ.get("PROCUREMENT_DELIVERY_HISTORY_DAYS", "28"))
+PROCUREMENT_DELIVERY_PRIOR_LINES = float(os.environ.get("PROCUREMENT_DELIVERY_PRIOR_LINES", "10"))
 # What purchase suggestions buy up to when demand is a forecast: "newsvendor" (the quantile at each
 # product's critical ratio of price, cost and salvage), "mean" (the forecast's mean) or
 # "service_level" (the quantile PROCUREMENT_SERVICE_LEVEL for every product).

@@ -141,6 +141,27 @@ def newsvendor_targets(
     return quantile(total_mean, total_size, ratio), total_mean
 
 
+# A supplier's delivery rate is never assumed below this, however bad its record: ordering more than
+# twice the need is a buyer's call, not a rule's.
+MIN_DELIVERY_RATE = 0.5
+
+
+def delivery_rate(lines: np.ndarray, ordered: np.ndarray, accepted: np.ndarray, prior_lines: float) -> np.ndarray:
+    """The share of the units ordered that a supplier delivers and passes QC, from its recent
+    orders (lines, units ordered, units accepted), shrunk toward 1 (full delivery: a supplier
+    without a record is taken at its word) with the weight of ``prior_lines`` lines of evidence."""
+    lines, ordered, accepted = (np.asarray(a, np.float64) for a in (lines, ordered, accepted))
+    observed = np.where(ordered > 0, accepted / np.maximum(ordered, 1.0), 1.0)
+    evidence = lines + prior_lines
+    weight = np.divide(lines, evidence, out=np.zeros_like(lines), where=evidence > 0)
+    return np.clip(weight * observed + (1.0 - weight), MIN_DELIVERY_RATE, 1.0)
+
+
+def gross_need(need: np.ndarray, rate: np.ndarray) -> np.ndarray:
+    """What to order so that what arrives covers the net need on average: need / rate, rounded up."""
+    return np.ceil(np.maximum(np.asarray(need, np.int64), 0) / np.asarray(rate, np.float64) - 1e-9).astype(np.int64)
+
+
 def salvage_value(cost: np.ndarray, shelf_life_days: np.ndarray, days_to_next_wave: int, carry_cost_rate: float) -> np.ndarray:
     """What a unit left over is worth: 0 for perishables that cannot reach the next wave, else its cost
     less the cost of carrying it (long-life goods are sold in a later wave)."""

@@ -71,6 +71,9 @@ class SplitPartOut(Schema):
     case_pack: int
     moq: int
     capacity: int
+    delivery_rate: float | None = Field(
+        None, description="Share of the units ordered this supplier delivered and passed QC lately, shrunk toward 1; "
+                          "a suggestion orders the net need over its preferred supplier's rate. None on staff's edits.")
     quantity: int
 
 

@@ -1,6 +1,6 @@
 """Reads of procurement: the inputs of a suggestion run (set-based), lists, and supplier performance."""
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import numpy as np
@@ -93,6 +93,23 @@ def in_transit(delivery_date: date, depot_ids: list[int], warehouse_ids: list[in
         quantity__gt=F("accepted_quantity"),
     )
     return _per_product(lines, F("quantity") - F("accepted_quantity"))
+
+
+def delivery_records(before: date, days: int) -> dict[str, tuple[int, int, int]]:
+    """Per supplier code, over its purchase orders due in the ``days`` before ``before`` and done with
+    (received in full, or closed after a short delivery): (lines, units ordered, units accepted)."""
+    lines = PurchaseOrderLine.objects.filter(
+        purchase_order__delivery_date__gte=before - timedelta(days=days),
+        purchase_order__delivery_date__lt=before,
+        purchase_order__state__in=(PurchaseOrderState.RECEIVED, PurchaseOrderState.CLOSED),
+    )
+    return {
+        code: (count, ordered, accepted)
+        for code, count, ordered, accepted in lines.order_by()
+        .values("purchase_order__supplier__code")
+        .annotate(count=Count("id"), ordered=Sum("quantity"), accepted=Sum("accepted_quantity"))
+        .values_list("purchase_order__supplier__code", "count", "ordered", "accepted")
+    }
 
 
 def central_warehouses(depot_ids: list[int]) -> list[int]:

@@ -190,7 +190,8 @@ def suggest_purchases(
 
     Demand is the depots' forecast before the cutoff and the ordered demand after it; the target is
     the newsvendor quantile (see procurement/newsvendor.py), less usable stock at the receiving
-    sites and what open purchase orders still bring, split over the suppliers. Replaces the day's
+    sites and what open purchase orders still bring, grossed up by the preferred supplier's record of
+    delivering short (``newsvendor.delivery_rate``), split over the suppliers. Replaces the day's
     still-proposed suggestions for the same receiving site; decided ones stay.
     """
     wave = SalesWave.objects.filter(delivery_date=delivery_date).first()
@@ -231,13 +232,19 @@ def suggest_purchases(
     on_hand = np.array([on_hand_by_product.get(int(p), 0) for p in products], dtype=np.int64)
     coming = np.array([transit_by_product.get(int(p), 0) for p in products], dtype=np.int64)
     need = np.maximum(target - on_hand - coming, 0)
-    split = newsvendor.split_order(need, options)
+    records = selectors.delivery_records(delivery_date, settings.PROCUREMENT_DELIVERY_HISTORY_DAYS)
+    rate = {
+        code: float(newsvendor.delivery_rate(*records.get(code, (0, 0, 0)), settings.PROCUREMENT_DELIVERY_PRIOR_LINES))
+        for code in {row[2] for rows in product_terms for row in rows}
+    }
+    # Suppliers deliver short and QC rejects: order what, at the preferred supplier's record, arrives as the need.
+    split = newsvendor.split_order(newsvendor.gross_need(need, np.array([rate[row[2]] for row in preferred])), options)
 
     suggestions = []
     for i in np.flatnonzero(need > 0):
         parts = [
             {"supplier_product_id": row[1], "supplier_code": row[2], "unit_cost": str(row[3]), "case_pack": row[4],
-             "moq": row[5], "capacity": row[6], "quantity": int(split[i, j])}
+             "moq": row[5], "capacity": row[6], "delivery_rate": round(rate[row[2]], 4), "quantity": int(split[i, j])}
             for j, row in enumerate(product_terms[i])
         ]
         suggestions.append(PurchaseSuggestion(

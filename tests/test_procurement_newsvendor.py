@@ -116,3 +116,16 @@ def test_when_the_preferred_supplier_can_cover_it_gets_the_target_rounded_up_to_
 def test_a_larger_need_never_buys_less_from_any_supplier(problem, more):
     need, options = problem
     assert (newsvendor.split_order(need + more, options) >= newsvendor.split_order(need, options)).all()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 500), st.integers(0, 10_000), st.floats(0.0, 1.0), st.floats(0.0, 50.0), st.integers(0, 10_000))
+def test_the_delivery_rate_is_shrunk_toward_full_delivery_and_grosses_the_need_up(lines, ordered, share, prior, need):
+    accepted = int(ordered * share)
+    rate = float(newsvendor.delivery_rate(np.array([lines]), np.array([ordered]), np.array([accepted]), prior)[0])
+    observed = accepted / ordered if ordered else 1.0
+    assert newsvendor.MIN_DELIVERY_RATE <= rate <= 1.0
+    assert rate >= min(observed, 1.0) - 1e-12 or rate == newsvendor.MIN_DELIVERY_RATE  # between the record and 1
+    gross = int(newsvendor.gross_need(np.array([need]), np.array([rate]))[0])
+    assert need <= gross <= need / newsvendor.MIN_DELIVERY_RATE + 1
+    assert gross * rate >= need - 1e-6 and (gross - 1) * rate < need  # the least that arrives as the need

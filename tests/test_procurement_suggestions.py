@@ -200,3 +200,55 @@ def test_other_purchasing_policies_buy_up_to_the_mean_or_one_service_level(
     fresh_suggestion = PurchaseSuggestion.objects.get(product=network["products"][0])
     assert fresh_suggestion.critical_ratio == pytest.approx(0.95)
     assert fresh_suggestion.target == expected_target(fresh, 0.95) > 100
+
+
+def test_a_supplier_that_delivers_short_is_ordered_the_need_over_its_delivery_rate(
+    wave, deals, supplier_terms, forecasts, network, procurement_user, settings
+):
+    settings.PROCUREMENT_DELIVERY_PRIOR_LINES = 0  # its record alone counts
+    gone = timezone.localdate() + timedelta(days=1)  # what was received expires before the delivery day
+    # Last week FARM brought 80 of 100 units ordered, and the buyer closed the order; an order to it still
+    # open does not count (it may yet arrive in full), nor does one outside the history window.
+    past = services.create_purchase_order(
+        supplier_id=supplier_terms["farm_second"].supplier_id, delivery_date=wave.delivery_date - timedelta(days=7),
+        site=StockSite(depot_id=network["depot"].pk), lines=[(network["products"][1].pk, 100)], actor=procurement_user,
+    )
+    services.send_purchase_order(purchase_order_id=past.pk, actor=procurement_user)
+    services.receive_goods(
+        purchase_order_id=past.pk, document_number="GRN-1", actor=procurement_user,
+        lines=[services.ReceiptLineInput(line_id=past.lines.get().pk, accepted_quantity=75, rejected_quantity=5,
+                                               qc_reason="包装破损", expiry_date=gone)],
+    )
+    services.close_purchase_order(purchase_order_id=past.pk, actor=procurement_user, note="the rest is not coming")
+    for days_before, state in ((3, "sent"), (60, "closed")):
+        other = services.create_purchase_order(
+            supplier_id=supplier_terms["farm_second"].supplier_id, delivery_date=wave.delivery_date - timedelta(days=days_before),
+            site=StockSite(warehouse_id=None, depot_id=network["depot"].pk), lines=[(network["products"][1].pk, 10)],
+            actor=procurement_user,
+        )
+        services.send_purchase_order(purchase_order_id=other.pk, actor=procurement_user)
+        if state == "closed":
+            services.receive_goods(
+                purchase_order_id=other.pk, document_number="GRN-2", actor=procurement_user,
+                lines=[services.ReceiptLineInput(line_id=other.lines.get().pk, accepted_quantity=1, expiry_date=gone)],
+            )
+            services.close_purchase_order(purchase_order_id=other.pk, actor=procurement_user, note="the rest is not coming")
+
+    services.suggest_purchases(delivery_date=wave.delivery_date)
+
+    dry = PurchaseSuggestion.objects.get(product=network["products"][1])
+    farm = dry.split[0]
+    assert (farm["supplier_code"], farm["delivery_rate"]) == ("FARM", 0.75)
+    assert dry.net_need > 0
+    ordered = -(-dry.net_need * 4 // 3)  # the need over 0.75, rounded up
+    assert farm["quantity"] == dry.quantity == -(-ordered // 10) * 10  # whole cases of 10
+    fresh = PurchaseSuggestion.objects.get(product=network["products"][0])
+    assert fresh.split[0]["delivery_rate"] == 0.75  # the supplier's record, whatever the product
+
+
+def test_without_a_record_a_supplier_is_taken_at_its_word(wave, deals, supplier_terms, forecasts, network):
+    services.suggest_purchases(delivery_date=wave.delivery_date)
+
+    dry = PurchaseSuggestion.objects.get(product=network["products"][1])
+    assert dry.split[0]["delivery_rate"] == 1.0
+    assert dry.quantity == -(-dry.net_need // 10) * 10

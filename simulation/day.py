@@ -25,7 +25,7 @@ from routing.models import RouteStop, RouteStopLine
 from warehouse import services as warehouse_services
 from warehouse.models import Allocation
 
-from .city import SimCity
+from .city import FALLBACK_SUPPLIER, SimCity
 from .codes import INBOX
 from .streams import array_stream, stream
 
@@ -35,6 +35,7 @@ QC_REJECT_SHARE = 0.2  # lines of fresh goods with some units rejected at QC
 TRANSIT_DAMAGE_SHARE = 0.01  # products at a stop of which one unit arrives broken
 CLAIM_APPROVAL = 0.8
 SHORT_DELIVERY_NOTE = "the supplier will not deliver the rest"  # the buyer closes an order delivered short
+MARKET_FULL_NOTE = "the market has nothing left for tonight"
 # What names a resident's line of a day from run to run (database keys differ): random draws about
 # the line are keyed by it.
 PICKUP_LINE = ("pickup_point__code", "product__sku", "resident__phone_hash")
@@ -81,7 +82,7 @@ def forecast_and_buy(sim: SimCity, day: date) -> dict:
     return {"suggestions": run.suggestions, "units_suggested": run.units, "purchase_orders": len(orders)}
 
 
-def receive_purchases(sim: SimCity, day: date, seed: int) -> dict:
+def receive_purchases(sim: SimCity, day: date, seed: int, hour: int = 21) -> dict:
     """D-1 night: the suppliers deliver, some short; QC rejects part of some fresh goods. Each
     supplier's product has its own luck, whatever else the day's purchase orders hold."""
     totals = defaultdict(int)
@@ -112,7 +113,7 @@ def receive_purchases(sim: SimCity, day: date, seed: int) -> dict:
         if lines:
             procurement_services.receive_goods(
                 purchase_order_id=order.pk, document_number=f"GRN-{order.number}", lines=lines, actor=sim.warehouse_clerk,
-                received_at=at(day - timedelta(days=1), 21, stream(seed, day, "supply", order.supplier.code).randint(0, 59)),
+                received_at=at(day - timedelta(days=1), hour, stream(seed, day, "supply", order.supplier.code).randint(0, 59)),
             )
             order.refresh_from_db(fields=["state"])
         if order.state == PurchaseOrderState.PARTIALLY_RECEIVED:
@@ -123,6 +124,31 @@ def receive_purchases(sim: SimCity, day: date, seed: int) -> dict:
         "units_ordered": totals["ordered"], "units_accepted": totals["accepted"], "supplier_short_units": totals["short"],
         "qc_rejected_units": totals["rejected"], "purchase_cost": str(cost),
     }
+
+
+def top_up(sim: SimCity, day: date, seed: int) -> dict:
+    """D-1 21:30: what the night's deliveries left below the purchase targets, the buyer tops up at
+    the wholesale market, the one supplier who still delivers that night (and can run short too):
+    a second suggestion run, each accepted with its whole net need moved to the market, up to the
+    market's free capacity."""
+    depot_ids = [depot.pk for depot in sim.city.depots]
+    procurement_services.suggest_purchases(delivery_date=day, depot_ids=depot_ids)
+    topped_up = 0
+    for suggestion in PurchaseSuggestion.objects.filter(
+        delivery_date=day, status=SuggestionStatus.PROPOSED, depot_ids=depot_ids
+    ).order_by("product__sku"):
+        market = next((part for part in suggestion.split if part["supplier_code"] == FALLBACK_SUPPLIER[0]), None)
+        quantity = min(suggestion.net_need, market["capacity"]) if market else 0
+        if quantity <= 0:
+            procurement_services.reject_suggestion(suggestion_id=suggestion.pk, actor=sim.buyer, note=MARKET_FULL_NOTE)
+            continue
+        procurement_services.accept_suggestion(
+            suggestion_id=suggestion.pk, actor=sim.buyer, split=[(market["supplier_product_id"], quantity)]
+        )
+        topped_up += 1
+    for order in PurchaseOrder.objects.filter(delivery_date=day, state=PurchaseOrderState.DRAFT, supplier__code=FALLBACK_SUPPLIER[0]):
+        procurement_services.send_purchase_order(purchase_order_id=order.pk, actor=sim.buyer)
+    return {"products_topped_up": topped_up, **receive_purchases(sim, day, seed, hour=22)}
 
 
 def run_pipeline(day: date) -> dict:

@@ -176,7 +176,8 @@ def _depots(summary: dict, base_url: str) -> list[dict]:
 # The simulator's phases and the cities' sizes as the report names them (summary.json keeps the codes).
 PHASE_LABELS = {
     "orders": gettext_lazy("leaders' orders"), "forecast_and_purchase": gettext_lazy("forecast and purchasing"),
-    "goods_receipt": gettext_lazy("goods receipts"), "pipeline": gettext_lazy("nightly pipeline"), "morning_jobs": gettext_lazy("morning jobs"),
+    "goods_receipt": gettext_lazy("goods receipts"), "top_up": gettext_lazy("night top-up at the market"),
+    "pipeline": gettext_lazy("nightly pipeline"), "morning_jobs": gettext_lazy("morning jobs"),
     "deliveries": gettext_lazy("deliveries"), "point_receipts": gettext_lazy("receipts at the points"), "collection": gettext_lazy("collection"),
     "claims": gettext_lazy("after-sales claims"),
 }

@@ -81,6 +81,7 @@ def simulate_day(sim, day: date, seed: int, quiet: bool) -> dict:
         "orders_placed": watch.run("orders", phases.take_orders, sim, day, seed),
         "purchasing": watch.run("forecast_and_purchase", phases.forecast_and_buy, sim, day),
         "goods_receipt": watch.run("goods_receipt", phases.receive_purchases, sim, day, seed),
+        "top_up": watch.run("top_up", phases.top_up, sim, day, seed),
         "pipeline": watch.run("pipeline", phases.run_pipeline, day),
         "morning_jobs": watch.run("morning_jobs", phases.morning_jobs, day),
         "deliveries": watch.run("deliveries", phases.deliver, sim, day, seed, quiet),

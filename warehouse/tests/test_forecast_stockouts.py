@@ -250,7 +250,7 @@ def test_bench_command_measures_stockouts_and_new_series(tmp_path):
     assert data["wape_new_series"] is not None and data["wape_stockout_series"] is not None
     assert data["censoring"]["ignore"]["wape"] is not None
     text = stdout.getvalue()
-    assert "sold out" in text and "new" in text and "wape with the stock-out mask <= without it" in text
+    assert "sold out" in text and "new" in text and "wape with the stock-out mask <= 1.01 x without it" in text and "sold-out series: |bias|" in text
     with pytest.raises(CommandError, match="shares"):
         call_command("bench_forecast", series=10, days=60, stockouts=1.5, stdout=io.StringIO())
 

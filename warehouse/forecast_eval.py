@@ -94,6 +94,14 @@ class GeneratorConfig:
     stock_cover_high: float = 1.6
     stock_day_sd: float = 0.25
     share_new_week: float = 0.0  # series launched in the last 7 days before the forecast origin (0-7 days seen)
+    # prices: each series' price moves in steps (a change every ~price_change_days on average, by a
+    # log-uniform factor) and its demand follows (price / base price) ^ -elasticity of its category
+    prices: bool = False
+    price_change_days: float = 45.0
+    price_step_low: float = -0.25
+    price_step_high: float = 0.2
+    elasticity_low: float = 0.5
+    elasticity_high: float = 2.5
     last_date: datetime.date = datetime.date(2026, 3, 1)  # the panel's last day: 28 held-out days hold 春节
     extra: dict = field(default_factory=dict)
 
@@ -188,6 +196,12 @@ def generate_panel(n_series: int, n_days: int, horizon: int = 28, seed: int = 0,
         nrng = np.random.default_rng([seed, 20])
         newest = (nrng.random(n) < cfg.share_new_week) & (launch == 0)
         launch[newest] = nrng.integers(max(origin - 7, 0), origin + 1, newest.sum())
+    price = None
+    if cfg.prices:
+        prng = np.random.default_rng([seed, 21])
+        elasticity = prng.uniform(cfg.elasticity_low, cfg.elasticity_high, cfg.n_groups)
+        base_price = np.exp(prng.normal(np.log(8.0), 0.6, n)).astype(np.float32)
+        price = np.empty((n, T), np.float32)
     stockouts = cfg.stockout_series_share > 0
     if stockouts:
         srng = np.random.default_rng([seed, 19])
@@ -227,6 +241,18 @@ def generate_panel(n_series: int, n_days: int, horizon: int = 28, seed: int = 0,
         walk *= uplift
         del uplift
         walk *= day_eff[category[a:b]]
+        if price is not None:
+            change = prng.random((m, T), dtype=np.float32) < 1.0 / cfg.price_change_days
+            logp = prng.random((m, T), dtype=np.float32)
+            logp *= cfg.price_step_high - cfg.price_step_low
+            logp += cfg.price_step_low
+            logp *= change
+            np.cumsum(logp, axis=1, out=logp)
+            logp -= np.median(logp, axis=1, keepdims=True)  # the base price is the series' usual one
+            price[a:b] = base_price[a:b, None] * np.exp(logp)
+            logp *= -elasticity[category[a:b]][:, None].astype(np.float32)
+            walk *= np.exp(logp)
+            del change, logp
         walk[t[None, :] < launch[a:b, None]] = 0.0
         truth[a:b] = walk
         # negative binomial counts as a gamma-Poisson mixture
@@ -267,7 +293,7 @@ def generate_panel(n_series: int, n_days: int, horizon: int = 28, seed: int = 0,
     return Panel(y=y, promo=promo, group=group, start_weekday=start_weekday, truth=truth,
                  dispersion=dispersion, kind=kind, launch=launch, first_date=first, holiday=holiday,
                  day_code=codes if cfg.holidays else None, censored=censored if stockouts else None,
-                 demand=demand if stockouts else None)
+                 demand=demand if stockouts else None, price=price)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -376,17 +402,19 @@ def first_date(panel: Panel):
     return datetime.date(2024, 1, 1) + datetime.timedelta(days=panel.start_weekday)  # 2024-01-01: a Monday
 
 
-def forecast_input(panel: Panel, horizon: int, rows=slice(None)):
+def forecast_input(panel: Panel, horizon: int, rows=slice(None), use_price: bool = True):
     """Our forecaster's input for ``rows`` with the last ``horizon`` days held out (the sold-out
     days flagged when the panel knows them)."""
     from warehouse import forecasting
 
     T = panel.n_days - horizon
     censored = panel.censored[rows, :T] if panel.censored is not None else None
+    priced = panel.price is not None and use_price
     return forecasting.ForecastInput(history=panel.y[rows, :T], promo_history=panel.promo[rows, :T],
                                      promo_future=panel.promo[rows, T:], group=panel.group[rows],
                                      start_weekday=panel.start_weekday, day_code=day_codes(panel),
-                                     censored=censored)
+                                     censored=censored, price_history=panel.price[rows, :T] if priced else None,
+                                     price_future=panel.price[rows, T:] if priced else None)
 
 
 def day_codes(panel: Panel):
@@ -610,6 +638,16 @@ def run_benchmark(panel: Panel, horizon: int = 28, sample: int = 2000, jobs: int
         if days in segments:
             targets[f"wape_{days} <= 1.25 x wape_ordinary_days"] = (
                 out[f"wape_{days}"] <= 1.25 * out["wape_ordinary_days"])
+    if panel.price is not None and np.isfinite(panel.price[:, :T - H]).any():
+        log("forecasting again without the prices ...")
+        t0 = time.perf_counter()
+        alt = forecasting.forecast(forecast_input(panel, H, use_price=False), H, quantiles=(0.8,), config=config)
+        out["without_price"] = {"seconds": round(time.perf_counter() - t0, 3), "wape": wape(actual, alt.mean),
+                                "bias": bias(actual, alt.mean),
+                                "pit_coverage_p80": pit_coverage_nb(actual, alt.mean, alt.dispersion[:, None], 0.8)}
+        out["wape_without_price"] = out["without_price"]["wape"]
+        targets["wape with prices <= without them"] = out["wape"] <= out["wape_without_price"]
+        del alt
     if "censoring" in out:
         # what taking sales for demand breaks is the level and the spread of the series that sell
         # out (WAPE, which rewards a median-like low forecast of skewed counts, barely moves)
@@ -648,7 +686,8 @@ def run_benchmark(panel: Panel, horizon: int = 28, sample: int = 2000, jobs: int
             targets[f"wape on the sample <= best of {', '.join(best)}"] = rows["ours"]["wape"] <= best_wape
 
     out["targets_met"] = targets
-    out["model"] = {"choice_by_band": res.info.get("choice_by_band"), "band_edges": res.info.get("band_edges"),
+    out["model"] = {"price_elasticity_by_group": res.info.get("price_elasticity_by_group"),
+                    "choice_by_band": res.info.get("choice_by_band"), "band_edges": res.info.get("band_edges"),
                     "uplift_global": res.info.get("uplift_global"), "profile_tau2": res.info.get("profile_tau2")}
     out["peak_rss_mb_total"] = round(_rss_mb(), 1)
     return out

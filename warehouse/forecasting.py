@@ -61,6 +61,7 @@ import numpy as np
 from scipy import special, stats
 
 DTYPE = np.float32
+PRICE_LOG_BOUND = float(np.log(5.0))  # |log(price / usual price)| taken at most this
 
 
 @dataclass
@@ -77,6 +78,8 @@ class ForecastInput:
         working days); 0 = ordinary.  None = no calendar.
     censored: (n, T) bool, the day sold out (sales reached the stock available): that day's
         quantity is a lower bound of its demand, not the demand.  None = no stock-outs known.
+    price_history, price_future: (n, T) and (n, horizon) selling prices, NaN = unknown (a future
+        day without a price keeps the last known one).  Both or neither; None = no price effect.
     """
 
     history: np.ndarray
@@ -86,6 +89,8 @@ class ForecastInput:
     start_weekday: int = 0
     day_code: np.ndarray | None = None
     censored: np.ndarray | None = None
+    price_history: np.ndarray | None = None
+    price_future: np.ndarray | None = None
 
 
 @dataclass
@@ -111,6 +116,8 @@ class ForecastConfig:
     # leaves them out like gaps; "ignore" takes the sales as the demand (as if no mask were given)
     censored_mode: str = "impute"
     censored_max_share: float = 0.02  # above this share of sold-out days a series' own dispersion is not used
+    price_prior_weight: float = 5.0  # a group's price elasticity against the overall one, in sum w dx^2 units
+    price_window: int = 7  # days before and after a price change compared to measure the elasticity
 
 
 @dataclass
@@ -147,6 +154,38 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
         cens_h = np.asarray(inp.censored, bool)
         if cens_h.shape != (n, T):
             raise ValueError("censored must be (n, T), like history")
+    if (inp.price_history is None) != (inp.price_future is None):
+        raise ValueError("give price_history and price_future together, or neither")
+    xh = xf = None  # log price against the series' reference price, history and forecast days
+    if inp.price_history is not None and T > 0:
+        ph = np.asarray(inp.price_history, np.float64)
+        pf = np.asarray(inp.price_future, np.float64)
+        if ph.shape != (n, T) or pf.shape != (n, h):
+            raise ValueError("price_history must be (n, T) and price_future (n, horizon)")
+        with np.errstate(invalid="ignore", divide="ignore"):
+            lp = np.log(np.where(ph > 0, ph, np.nan))
+            lpf = np.log(np.where(pf > 0, pf, np.nan))
+        known = np.isfinite(lp)
+        if known.any():
+            w0 = max(T - cfg.window, 0)
+            cnt = known[:, w0:].sum(1)
+            ref = np.where(cnt > 0, np.where(known[:, w0:], lp[:, w0:], 0).sum(1) / np.maximum(cnt, 1), np.nan)
+            cnt_all = known.sum(1)
+            ref_all = np.where(known, lp, 0).sum(1) / np.maximum(cnt_all, 1)
+            ref = np.where(np.isfinite(ref), ref, ref_all)
+            # prices beyond 5x or a fifth of the usual one are taken at that bound (typos, test rows)
+            xh = np.clip(np.where(known, lp - ref[:, None], 0.0), -PRICE_LOG_BOUND, PRICE_LOG_BOUND).astype(DTYPE)
+            # the last known price carries forward into unknown future days
+            last = np.where(known.any(1), lp[np.arange(n), T - 1 - np.argmax(known[:, ::-1], axis=1)], ref)
+            lpf = np.where(np.isfinite(lpf), lpf, np.nan)
+            filled = np.empty_like(lpf)
+            prev = last
+            for j in range(h):
+                prev = np.where(np.isfinite(lpf[:, j]), lpf[:, j], prev)
+                filled[:, j] = prev
+            xf = np.clip(np.where(np.isfinite(filled), filled - ref[:, None], 0.0),
+                         -PRICE_LOG_BOUND, PRICE_LOG_BOUND).astype(DTYPE)
+            del lp, lpf, known
     if inp.day_code is None:
         code = np.zeros(T + h, np.int64)
     else:
@@ -331,6 +370,53 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
             r_fill = med[np.searchsorted(e_r, m_s)]
         r_imp = np.clip(np.where(clean, r_own, r_fill), 0.2, 1e4)
 
+    # ---- 2b. price elasticity per group ----------------------------------------------------------
+    # Measured at price changes: deseasonalised demand over the days before a change against the
+    # days after it (ordinary days only), log ratio against log price ratio, weighted by the
+    # Poisson information of the two means; pooled per group by least squares through the origin
+    # and shrunk toward the overall slope (itself toward no effect).  Demand falls with price:
+    # elasticities are kept in [0, 5].  Days are deflated by the price effect before the level sees
+    # them, and forecast days priced by their planned price.
+    elast = None
+    if xh is not None and T > 2 * cfg.price_window:
+        k_w = int(cfg.price_window)
+        num_g = np.zeros(G)
+        den_g = np.zeros(G)
+        for a in range(0, n, 10_000):
+            b = min(a + 10_000, n)
+            yb = np.array(y[a:b], dtype=np.float64)
+            yb[~np.isfinite(yb)] = np.nan
+            yb[promo_h[a:b] | cens_h[a:b] | hday[None, :]] = np.nan
+            z = yb * inv_prof[dow][:, a:b].T
+            okz = np.isfinite(z)
+            cz = np.concatenate([np.zeros((b - a, 1)), np.cumsum(np.where(okz, z, 0), axis=1)], axis=1)
+            cn = np.concatenate([np.zeros((b - a, 1)), np.cumsum(okz, axis=1)], axis=1)
+            x = xh[a:b].astype(np.float64)
+            dx = np.zeros_like(x)
+            dx[:, 1:] = x[:, 1:] - x[:, :-1]
+            ii, tt = np.nonzero((np.abs(dx) > 0.01) & (np.arange(T) >= k_w)[None, :] & (np.arange(T) <= T - k_w)[None, :])
+            if not ii.size:
+                continue
+            nb_ = cn[ii, tt] - cn[ii, tt - k_w]
+            na_ = cn[ii, tt + k_w] - cn[ii, tt]
+            sb = cz[ii, tt] - cz[ii, tt - k_w]
+            sa = cz[ii, tt + k_w] - cz[ii, tt]
+            use = (nb_ >= 3) & (na_ >= 3) & (sb + sa > 0)
+            ii, tt, nb_, na_, sb, sa = ii[use], tt[use], nb_[use], na_[use], sb[use], sa[use]
+            mb, ma = sb / nb_, sa / na_
+            c = 0.5 / np.maximum(nb_, na_)
+            dl = np.log(ma + c) - np.log(mb + c)
+            w = 1.0 / (1.0 / (sa + 0.5) + 1.0 / (sb + 0.5))  # inverse variance of a log ratio of Poisson sums
+            d = dx[ii, tt]
+            num_g += np.bincount(gid[a + ii], weights=w * d * dl, minlength=G)
+            den_g += np.bincount(gid[a + ii], weights=w * d * d, minlength=G)
+            del yb, z, okz, cz, cn, x, dx
+        kp = cfg.price_prior_weight
+        slope_glob = num_g.sum() / (den_g.sum() + kp)
+        slope_g = (num_g + kp * slope_glob) / (den_g + kp)
+        elast_g = np.clip(-slope_g, 0.0, 5.0)
+        elast = elast_g[gid].astype(DTYPE)
+
     # ---- 3. smoothing, all candidates side by side --------------------------------------------
     cands = np.asarray(cfg.candidates, dtype=DTYPE).reshape(-1, 2)
     K = len(cands)
@@ -382,6 +468,11 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
             hd = bool(hday[t])
             ok = valid & ~pr & (not hd)
             pd_ = profT[dow[t]]
+            ipd = inv_prof[dow[t]]
+            if elast is not None:  # the day's price effect joins its weekday's
+                pe = np.exp(-elast * xh[:, t])
+                pd_ = pd_ * pe
+                ipd = ipd / pe
             if hd:
                 mature_t = nseen >= hmin
                 hm = valid & ~pr & mature_t
@@ -428,15 +519,15 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
                 PR2m += np.where(own, yp / np.maximum(Fp, 1e-9), 0) ** 2
                 young = pv & ~own
                 PD += np.where(young, pd_, 0)
-                PY2 += np.where(young, yp * inv_prof[dow[t]], 0) ** 2
-            z = np.where(ok, yt * inv_prof[dow[t]], 0)
+                PY2 += np.where(young, yp * ipd, 0) ** 2
+            z = np.where(ok, yt * ipd, 0)
             if impute:
                 # a sold-out ordinary day updates the level with the demand expected given that it
                 # reached what was sold, under the one-step forecast of the day
                 ci = np.flatnonzero(ct & ~pr & (not hd))
                 if ci.size:
                     mu_c = np.maximum(L[hk, ci] + phi * B[hk, ci], 0) * pd_[ci]
-                    z[ci] = nb_mean_above(mu_c, r_imp[ci], yt[ci]) * inv_prof[dow[t], ci]
+                    z[ci] = nb_mean_above(mu_c, r_imp[ci], yt[ci]) * ipd[ci]
                     ok = ok.copy()
                     ok[ci] = True
             nseen += ok
@@ -610,6 +701,8 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
     base = np.maximum(Lf[:, None] + Bf[:, None] * damp[None, :], 0)
     fdow = (sw + T + np.arange(h)) % 7
     mean = base * profT[fdow].T
+    if elast is not None:
+        mean = mean * np.exp(-elast[:, None] * xf)
     mean = np.where(promo_f, mean * uplift[:, None], mean)
     day_effect = e_grp[code[T:T + h]][:, gid].T.astype(DTYPE)  # (n, h)
     mean = (mean * day_effect).astype(DTYPE)
@@ -621,7 +714,8 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
         profile=prof_monday, uplift=uplift, day_effect=day_effect,
         info={"day_effect_global": e_glob.tolist(), "uplift_cv2": cv2_u, "uplift_extra_var": extra,
               "choice_by_band": [tuple(map(float, cands[i])) for i in best_band], "band_edges": edges.tolist(),
-              "uplift_global": float(u_glob), "profile_tau2": tau2, "dispersion_by_band": (1 / iota_b).tolist()},
+              "uplift_global": float(u_glob), "profile_tau2": tau2, "dispersion_by_band": (1 / iota_b).tolist(),
+              "price_elasticity_by_group": None if elast is None else elast_g.tolist()},
     )
 
 

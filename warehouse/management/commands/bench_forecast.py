@@ -73,6 +73,9 @@ class Command(BaseCommand):
                                  "sold-out days censored (0 = none)")
         parser.add_argument("--new-series", type=float, default=0.03,
                             help="generated panel: share of series launched in the last 7 days of history")
+        parser.add_argument("--prices", choices=["on", "off"], default="on",
+                            help="generated panel: prices that change in steps, demand following each "
+                                 "category's elasticity (on, default) or none")
         parser.add_argument("--sample", type=int, default=2000,
                             help="series for the peers, the same for all, ours scored on them too (0 = skip)")
         parser.add_argument("--peers", default=",".join(forecast_eval.PEERS),
@@ -106,11 +109,12 @@ class Command(BaseCommand):
                 raise CommandError("--series must be >= 1 and --days > --horizon")
             self.stdout.write(f"generating {opts['series']} x {opts['days']} panel ...")
             gen = forecast_eval.GeneratorConfig(stockout_series_share=opts["stockouts"],
-                                                share_new_week=opts["new_series"])
+                                                share_new_week=opts["new_series"], prices=opts["prices"] == "on")
             panel = forecast_eval.generate_panel(opts["series"], opts["days"], horizon=opts["horizon"],
                                                  seed=opts["seed"], config=gen)
             source = {"generator": "warehouse.forecast_eval.generate_panel", "seed": opts["seed"],
-                      "stockout_series_share": opts["stockouts"], "share_new_week": opts["new_series"]}
+                      "stockout_series_share": opts["stockouts"], "share_new_week": opts["new_series"],
+                      "prices": opts["prices"]}
         gen_seconds = time.perf_counter() - t0
         if panel.n_days <= opts["horizon"]:
             raise CommandError(f"the panel has {panel.n_days} days; need more than --horizon {opts['horizon']}")

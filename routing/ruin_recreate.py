@@ -53,6 +53,10 @@ NEIGHBOURS = 100
 # raised it on R2_2_6 (3.2 -> 6.0 %) and R1_2_3 (0.6 -> 1.6 %), and RC2_2_6 ended with a stop out,
 # so it is an option to measure (benchmark --local-search N), not the default.
 GRANULARITY = 20
+# The best plan found gets one descent of the local search at the end, over this many neighbours:
+# at 5,000 iterations on twelve Homberger-200 instances it lowered R2_2_1's gap from 5.46 to 5.05 %
+# and R1_2_1's from 3.95 to 3.76 %, and left the clustered ones (already at 0-0.1 %) as they were.
+POLISH_GRANULARITY = 20
 # Annealing temperature, as a share of the start plan's mean arc cost, from start to end: the
 # rule accepts a plan costing up to about the temperature more than the current one.
 TEMPERATURE_START = 0.3
@@ -114,10 +118,11 @@ class Improvement(NamedTuple):
 
 
 def improve(problem: Problem, routes: list[list[int]], seconds: float, seed: int = 0,
-            iterations: int | None = None, granularity: int = 0) -> Improvement:
+            iterations: int | None = None, granularity: int = 0, polish: int = POLISH_GRANULARITY) -> Improvement:
     """The best plan found from ``routes`` (stop positions per vehicle) within ``seconds``, or in
     exactly ``iterations`` iterations when given (then the clock plays no part and the result
-    depends on the seed alone). Stops left out of ``routes`` are put in where they fit."""
+    depends on the seed alone), then polished by the local search over ``polish`` neighbours (0:
+    not). Stops left out of ``routes`` are put in where they fit."""
     instance = _instance(problem)
     current = _state(instance, routes)
     candidate, best = _copy(current), _copy(current)
@@ -144,8 +149,13 @@ def improve(problem: Problem, routes: list[list[int]], seconds: float, seed: int
         if iterations is None:
             spent = time.monotonic() - chunk_started
             chunk = max(1, min(chunk * 4, int(chunk * CHUNK_SECONDS / max(spent, 1e-6))))
+    if polish:
+        # The descent only ever lowers a plan's cost and keeps every rule: the plan returned is at
+        # least the best found, and long routes lose what string removal could not undo.
+        best.touched[:] = True
+        descend(instance, best, polish)
     return Improvement([best.route[v, :best.length[v]].tolist() for v in range(len(problem.vehicles))],
-                       int(scores[3]), done)
+                       int(best.cost.sum()), done)
 
 
 def _mean_arc_cost(instance: _Instance, plan: _State) -> float:

@@ -21,7 +21,7 @@ LOWERED: list[bool] = []
 def _descend(problem, seed: int, granularity: int) -> tuple[list[list[int]], list[list[int]], int]:
     """A plan recreate builds from nothing (one iteration, no local search), then the descent on it:
     the start routes, the routes after, the cost the state reports after."""
-    start, _, _ = improve(problem, [[] for _ in problem.vehicles], 0.0, seed=seed, iterations=1, granularity=0)
+    start, _, _ = improve(problem, [[] for _ in problem.vehicles], 0.0, seed=seed, iterations=1, granularity=0, polish=0)
     instance = _instance(problem)
     state = _state(instance, start)
     state.touched[:] = True

@@ -16,6 +16,10 @@ Model (all series at once; the only Python loop runs over days, never over serie
    candidate with the smallest in-sample error at a mid-horizon lag (pooled, so no overfitting to
    one series' noise).  Intermittent series are the same model at low volume: the smoothed mean
    of a mostly-zero series is the TSB-style "probability x size" rate.
+2b. Price (``price_history`` / ``price_future``, optional): a multiplicative effect
+   (price / usual price) ^ -elasticity, the elasticity per group measured at price changes (the
+   week before against the week after, ordinary days only) and shrunk toward the overall one;
+   days enter the level at the usual price and forecast days carry their planned price.
 3. Promotions: a multiplicative uplift per series, shrunk toward its group's (itself shrunk toward
    the global one, never below 1) by the evidence behind it: the number of promotion days observed
    and how much daily uplifts scatter (Poisson noise at its volume, its own dispersion, a pooled
@@ -156,27 +160,31 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
             raise ValueError("censored must be (n, T), like history")
     if (inp.price_history is None) != (inp.price_future is None):
         raise ValueError("give price_history and price_future together, or neither")
-    xh = xf = None  # log price against the series' reference price, history and forecast days
+    xh = xf = None  # log price against the series' reference price: history days (T, n), forecast days (n, h)
     if inp.price_history is not None and T > 0:
-        ph = np.asarray(inp.price_history, np.float64)
+        ph = np.asarray(inp.price_history, DTYPE)  # float32 working copies: (n, T) can be large
         pf = np.asarray(inp.price_future, np.float64)
         if ph.shape != (n, T) or pf.shape != (n, h):
             raise ValueError("price_history must be (n, T) and price_future (n, horizon)")
         with np.errstate(invalid="ignore", divide="ignore"):
-            lp = np.log(np.where(ph > 0, ph, np.nan))
+            lp = np.log(np.where(ph > 0, ph, DTYPE(np.nan)))
             lpf = np.log(np.where(pf > 0, pf, np.nan))
         known = np.isfinite(lp)
         if known.any():
             w0 = max(T - cfg.window, 0)
             cnt = known[:, w0:].sum(1)
-            ref = np.where(cnt > 0, np.where(known[:, w0:], lp[:, w0:], 0).sum(1) / np.maximum(cnt, 1), np.nan)
+            ref = np.where(cnt > 0, np.where(known[:, w0:], lp[:, w0:], 0).sum(1, dtype=np.float64)
+                           / np.maximum(cnt, 1), np.nan)
             cnt_all = known.sum(1)
-            ref_all = np.where(known, lp, 0).sum(1) / np.maximum(cnt_all, 1)
+            ref_all = np.where(known, lp, 0).sum(1, dtype=np.float64) / np.maximum(cnt_all, 1)
             ref = np.where(np.isfinite(ref), ref, ref_all)
             # prices beyond 5x or a fifth of the usual one are taken at that bound (typos, test rows)
-            xh = np.clip(np.where(known, lp - ref[:, None], 0.0), -PRICE_LOG_BOUND, PRICE_LOG_BOUND).astype(DTYPE)
+            lp -= ref[:, None].astype(DTYPE)
+            lp[~known] = 0.0
+            np.clip(lp, -PRICE_LOG_BOUND, PRICE_LOG_BOUND, out=lp)
+            xh = np.ascontiguousarray(lp.T)  # time-major: the day loop reads one contiguous row a day
             # the last known price carries forward into unknown future days
-            last = np.where(known.any(1), lp[np.arange(n), T - 1 - np.argmax(known[:, ::-1], axis=1)], ref)
+            last = np.where(known.any(1), lp[np.arange(n), T - 1 - np.argmax(known[:, ::-1], axis=1)] + ref, ref)
             lpf = np.where(np.isfinite(lpf), lpf, np.nan)
             filled = np.empty_like(lpf)
             prev = last
@@ -391,7 +399,7 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
             okz = np.isfinite(z)
             cz = np.concatenate([np.zeros((b - a, 1)), np.cumsum(np.where(okz, z, 0), axis=1)], axis=1)
             cn = np.concatenate([np.zeros((b - a, 1)), np.cumsum(okz, axis=1)], axis=1)
-            x = xh[a:b].astype(np.float64)
+            x = xh[:, a:b].T.astype(np.float64)
             dx = np.zeros_like(x)
             dx[:, 1:] = x[:, 1:] - x[:, :-1]
             ii, tt = np.nonzero((np.abs(dx) > 0.01) & (np.arange(T) >= k_w)[None, :] & (np.arange(T) <= T - k_w)[None, :])
@@ -470,7 +478,7 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
             pd_ = profT[dow[t]]
             ipd = inv_prof[dow[t]]
             if elast is not None:  # the day's price effect joins its weekday's
-                pe = np.exp(-elast * xh[:, t])
+                pe = np.exp(-elast * xh[t])
                 pd_ = pd_ * pe
                 ipd = ipd / pe
             if hd:

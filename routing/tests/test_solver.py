@@ -225,3 +225,33 @@ def test_an_iteration_budget_repeats_the_same_plan_whatever_the_workers():
     assert plans[0].stats.iterations == 3000
     assert all(plan.routes == plans[0].routes and plan.dropped == plans[0].dropped for plan in plans)
     assert solve(problem, seed=8, workers=1, max_iterations=3000).routes != plans[0].routes
+
+
+def _with_fleet(problem: Problem, vehicles: int, extra: list[Stop] = ()) -> Problem:
+    """``problem`` with wide windows, ``vehicles`` roomy vans and ``extra`` stops at the depot."""
+    stops = [dataclasses.replace(stop, closes=8000) for stop in problem.stops] + list(extra)
+    n = len(problem.distance)
+    distance = [row + [row[0]] * len(extra) for row in problem.distance] + [problem.distance[0] + [0] * len(extra)] * len(extra)
+    assert len(distance) == n + len(extra)
+    return dataclasses.replace(
+        problem, stops=stops, distance=distance, travel_time=distance,
+        vehicles=[Vehicle(f"v{k}", (60,), "d", "d") for k in range(vehicles)])
+
+
+def test_a_stop_no_vehicle_can_carry_does_not_keep_the_fleet_phase_going():
+    problem = _with_fleet(_random_city(30, seed=5), 8, [Stop("heavy", (500,), 0, 8000)])
+
+    plan = solve(problem, time_limit=4, workers=1)
+
+    assert [(d.stop, d.reason) for d in plan.dropped] == [("heavy", REASON_CAPACITY)]
+    # It ends once every stop a van can carry is in, not after its share of the time (1 s) trying for "heavy".
+    assert plan.stats.fleet_phase_seconds < 0.5
+
+
+def test_on_a_budget_a_large_model_keeps_its_first_solution_and_still_repeats_its_plan():
+    problem = _with_fleet(_random_city(100, seed=4), 160)  # 420 nodes: above FLEET_SEARCH_MAX_NODES
+
+    plans = [solve(problem, seed=3, workers=workers, max_iterations=300) for workers in (1, 2)]
+
+    assert plans[0].routes == plans[1].routes and plans[0].dropped == plans[1].dropped == ()
+    assert check_plan(problem, plans[0]).violations == []

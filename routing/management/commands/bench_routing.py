@@ -56,6 +56,10 @@ class Command(BaseCommand):
         parser.add_argument("--radius-km", type=float, default=12.0)
         parser.add_argument("--time-limit", type=float, default=None, help="default ROUTING_SOLVER_TIME_LIMIT_SECONDS")
         parser.add_argument("--workers", type=int, default=None, help="default ROUTING_SOLVER_WORKERS")
+        parser.add_argument("--route-iterations", type=int, default=None,
+                            help="plan on this iteration budget (reproducible) instead of the time limit; default "
+                                 "ROUTING_SOLVER_MAX_ITERATIONS")
+        parser.add_argument("--vans", type=int, default=None, help="the depot's fleet; default one van per 20 points")
         parser.add_argument("--seed", type=int, default=42)
         parser.add_argument("--peers", type=peers.peer_names, default=[],
                             help=f"also plan the same problem with these, comma-separated: {', '.join(peers.PEERS)}")
@@ -64,10 +68,13 @@ class Command(BaseCommand):
     def handle(self, *args, **o):
         if o["workers"]:
             settings.ROUTING_SOLVER_WORKERS = o["workers"]
-        result = {"points": o["points"], "workers": settings.ROUTING_SOLVER_WORKERS}
+        if o["route_iterations"]:
+            settings.ROUTING_SOLVER_MAX_ITERATIONS = o["route_iterations"]
+        result = {"points": o["points"], "workers": settings.ROUTING_SOLVER_WORKERS,
+                  "route_iterations": settings.ROUTING_SOLVER_MAX_ITERATIONS}
         try:
             with transaction.atomic():
-                depot = self._generate(o["points"], o["radius_km"], random.Random(o["seed"]), result)
+                depot = self._generate(o["points"], o["radius_km"], random.Random(o["seed"]), result, o["vans"])
                 started = time.perf_counter()
                 plan = services.plan_depot_routes(depot_id=depot.pk, delivery_date=DAY, time_limit_seconds=o["time_limit"])
                 result.update(
@@ -89,7 +96,7 @@ class Command(BaseCommand):
         Path(o["json_path"]).write_text(json.dumps(result, indent=2))
         self.stdout.write(json.dumps(result, indent=2))
 
-    def _generate(self, n_points: int, radius_km: float, rng: random.Random, result: dict) -> Depot:
+    def _generate(self, n_points: int, radius_km: float, rng: random.Random, result: dict, vans: int | None) -> Depot:
         depot = Depot.objects.create(code="BENCH-D", name="Bench depot", latitude=CENTRE[0], longitude=CENTRE[1])
         products = [
             Product.objects.create(sku=f"BENCH-{zone}-{i}", name=f"{zone} {i}", category="bench", unit="box",
@@ -116,7 +123,7 @@ class Command(BaseCommand):
         )
         # Enough vans for the load with some slack (about four crates a stop); every van is chilled,
         # three in four also have a frozen zone.
-        vans = max(2, math.ceil(n_points / 20))
+        vans = vans or max(2, math.ceil(n_points / 20))
         Vehicle.objects.bulk_create(
             Vehicle(code=f"BENCH-V{i}", depot=depot, capacity_kg=1500, capacity_litres=8000, capacity_crates=120,
                     has_chilled_zone=True, has_frozen_zone=i % 4 != 3, shift_start=clock_time(6, 0),

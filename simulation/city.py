@@ -146,33 +146,36 @@ def add_suppliers(rng: random.Random, city: City, locale: str = "zh") -> int:
     return terms
 
 
-def busiest_crates(city: City) -> np.ndarray:
-    """Crates each pickup point needs on a busy day: its lines, the units per line, each unit's share of a crate."""
-    crate = np.array([
-        max(product.volume_ml / settings.CRATE_VOLUME_ML, product.weight_g / settings.CRATE_MAX_WEIGHT_G)
-        for product in city.products
-    ])
-    per_line = float(city.popularity @ crate) * QUANTITIES.mean()
-    return city.point_lines * BUSIEST_DAY * per_line + ZONES
+def busiest_load(city: City) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What each pickup point takes on a busy day (its lines, the units per line, each unit's share):
+    crates, kilograms and litres."""
+    def per_point(per_unit) -> np.ndarray:
+        return city.point_lines * BUSIEST_DAY * float(city.popularity @ np.array(per_unit)) * QUANTITIES.mean()
+
+    products = city.products
+    crates = per_point([max(p.volume_ml / settings.CRATE_VOLUME_ML, p.weight_g / settings.CRATE_MAX_WEIGHT_G) for p in products])
+    return crates + ZONES, per_point([p.weight_g / 1000 for p in products]), per_point([p.volume_ml / 1000 for p in products])
 
 
 def add_fleet(rng: random.Random, city: City, fleet: Fleet) -> int:
     """Each depot's vans with a driver: the fleet's count, else enough for the depot's busy day (by
-    crates, and by the time its stops take within a shift) and a spare. The vans are the fleet's
+    crates, weight and volume, and by the time its stops take within a shift) and a spare. The vans are the fleet's
     (by default 4.2 m box vans, see Fleet), with chilled and frozen compartments: nearly every
     point orders some chilled and frozen goods each day."""
     vans = 0
-    crates = busiest_crates(city)
+    crates, kilograms, litres = busiest_load(city)
     stop_seconds = settings.ROUTING_SERVICE_FIXED_SECONDS + settings.ROUTING_SERVICE_PER_CRATE_SECONDS * crates + DRIVE_BETWEEN_POINTS_S
     shift = datetime.combine(date.min, fleet.shift_end) - datetime.combine(date.min, fleet.shift_start)
     van_seconds = (shift.total_seconds() - OUT_AND_BACK_S) * SHIFT_USE
     for depot in city.depots:
         here = np.array([point.depot_id == depot.pk for point in city.points])
         by_time = int(np.ceil(stop_seconds[here].sum() / van_seconds))
-        needed = max(by_time, int(np.ceil(crates[here].sum() / (fleet.crates * VAN_FILL)))) + 1
+        by_load = max(crates[here].sum() / fleet.crates, kilograms[here].sum() / fleet.payload_kg,
+                      litres[here].sum() / fleet.volume_litres)
+        needed = max(by_time, int(np.ceil(by_load / VAN_FILL))) + 1
         for number in range(1, (fleet.vans or needed) + 1):
             van = Vehicle.objects.create(
-                code=f"{depot.code}-V{number:02d}", depot=depot, capacity_kg=1800, capacity_litres=16000,
+                code=f"{depot.code}-V{number:02d}", depot=depot, capacity_kg=fleet.payload_kg, capacity_litres=fleet.volume_litres,
                 capacity_crates=fleet.crates, has_chilled_zone=True, has_frozen_zone=True,
                 shift_start=fleet.shift_start, shift_end=fleet.shift_end, cost_per_km=rng.choice([2, 3]),
                 fixed_cost=Decimal(200),

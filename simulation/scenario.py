@@ -15,6 +15,8 @@ A scenario file holds only what it changes; everything else stays as the base ci
     [fleet]
     vans = 4                    # per depot; missing: enough for the busiest day by crates and stops
     crates = 200                # a van's capacity in crates
+    payload_kg = 1800           # and in weight and volume
+    volume_litres = 16000
     shift_start = "05:30"
     shift_end = "12:00"
 """
@@ -42,6 +44,8 @@ class Fleet:
 
     vans: int | None = None  # per depot; None: enough for the busiest day, and a spare
     crates: int = 200
+    payload_kg: int = 1800  # a blue-plate light truck's payload
+    volume_litres: int = 16000
     shift_start: time = time(5, 30)
     shift_end: time = time(12, 0)
 
@@ -87,15 +91,18 @@ def _clock(value, where: str) -> time:
 
 def _fleet(raw, where: str) -> Fleet:
     if not isinstance(raw, dict):
-        raise ScenarioError(f"{where}: must be a table of vans, crates, shift_start, shift_end")
+        raise ScenarioError(f"{where}: must be a table of vans, crates, payload_kg, volume_litres, shift_start, shift_end")
     unknown = set(raw) - {f.name for f in fields(Fleet)}
     if unknown:
-        raise ScenarioError(f"{where}.{min(unknown)}: not a fleet setting (vans, crates, shift_start, shift_end)")
+        raise ScenarioError(
+            f"{where}.{min(unknown)}: not a fleet setting (vans, crates, payload_kg, volume_litres, shift_start, shift_end)"
+        )
     fleet = Fleet()
     if "vans" in raw:
         fleet = replace(fleet, vans=_number(raw["vans"], f"{where}.vans", 1, 200, integer=True))
-    if "crates" in raw:
-        fleet = replace(fleet, crates=_number(raw["crates"], f"{where}.crates", 10, 2000, integer=True))
+    for name, low, high in (("crates", 10, 2000), ("payload_kg", 100, 50_000), ("volume_litres", 1000, 200_000)):
+        if name in raw:
+            fleet = replace(fleet, **{name: _number(raw[name], f"{where}.{name}", low, high, integer=True)})
     for name in ("shift_start", "shift_end"):
         if name in raw:
             fleet = replace(fleet, **{name: _clock(raw[name], f"{where}.{name}")})

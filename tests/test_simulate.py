@@ -143,7 +143,16 @@ def test_a_scenario_file_with_a_mistake_is_refused_naming_the_field(tmp_path):
 
     bad = tmp_path / "bad.toml"
     for text, field in (("[fleet]\nvans = 0\n", "fleet.vans"), ('purchasing = "cheap"\n', "purchasing"),
-                        ("speed = 3\n", "speed"), ("no_show = [0.5, 0.1]\n", "no_show"), ("depots = \n", "bad.toml")):
+                        ("speed = 3\n", "speed"), ("no_show = [0.5, 0.1]\n", "no_show"), ("depots = \n", "bad.toml"),
+                        ("[fleet]\npayload_kg = 10\n", "fleet.payload_kg"), ("[fleet]\nlitres = 9\n", "fleet.litres")):
         bad.write_text(text, encoding="utf-8")
         with pytest.raises(CommandError, match=field.replace(".", r"\.")):
             call_command("simulate", scenario=str(bad), city="tiny", days=1, out=str(tmp_path), verbosity=0)
+
+
+def test_a_fleet_of_bigger_trucks_says_their_payload_and_volume_as_well_as_their_crates():
+    from simulation.scenario import parse_scenario
+
+    fleet = parse_scenario({"fleet": {"crates": 450, "payload_kg": 8000, "volume_litres": 40000}}, "trucks").fleet
+    assert (fleet.crates, fleet.payload_kg, fleet.volume_litres) == (450, 8000, 40000)
+    assert (parse_scenario({}, "base").fleet.payload_kg, parse_scenario({}, "base").fleet.volume_litres) == (1800, 16000)

@@ -92,6 +92,9 @@ def day_kpis(delivery_date: date) -> dict:
         units=Sum("returned_quantity")
     )["units"]
     units = demand["units"] or 0
+    # Two causes an operator acts on apart: stock bought and never sold (purchasing) and goods sold
+    # but never collected, which could not go back on the shelf (the points, the residents).
+    expired_units, uncollected_units = -(expired or 0), uncollected_waste or 0
     km = round((routes["metres"] or 0) / 1000, 1)
     return {
         "delivery_date": delivery_date.isoformat(),
@@ -103,11 +106,9 @@ def day_kpis(delivery_date: date) -> dict:
         "shortage_units": shortage["units"] or 0,
         "shortage_refunds": _money(shortage["amount"]),
         "refunds_by_cause": {cause: _money(refunds.get(cause)) for cause in RefundCause.values},
-        # Two causes an operator acts on apart: stock bought and never sold (purchasing) and goods
-        # sold but never collected, which could not go back on the shelf (the points, the residents).
-        "waste_units": -(expired or 0) + (uncollected_waste or 0),
-        "waste_expired_units": -(expired or 0),
-        "waste_uncollected_units": uncollected_waste or 0,
+        "waste_units": expired_units + uncollected_units,
+        "waste_expired_units": expired_units,
+        "waste_uncollected_units": uncollected_units,
         "vehicles_used": routes["vehicles"],
         "routes": routes["count"],
         "km": km,

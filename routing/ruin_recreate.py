@@ -47,12 +47,11 @@ SPLIT_RATE = 0.5
 SPLIT_DEPTH = 0.01
 # Neighbours listed per stop for the ruin: enough to reach the few routes it ruins.
 NEIGHBOURS = 100
-# Local search (routing.local_search) on each new best plan tries moves between a stop and this
-# many of its nearest neighbours. Off by default (granularity 0): at 20 s on nine Homberger-200
-# instances, one run each, it cut the gap on R2_2_1 (6.8 -> 2.3 %) and RC2_2_1 (2.3 -> 1.1 %) but
-# raised it on R2_2_6 (3.2 -> 6.0 %) and R1_2_3 (0.6 -> 1.6 %), and RC2_2_6 ended with a stop out,
-# so it is an option to measure (benchmark --local-search N), not the default.
-GRANULARITY = 20
+# Local search (routing.local_search) inside the loop, on each new best plan (improve's
+# ``granularity``: the neighbours a stop tries moves with), is off by default: at granularity 20 and
+# 20 s on nine Homberger-200 instances, one run each, it cut the gap on R2_2_1 (6.8 -> 2.3 %) and
+# RC2_2_1 (2.3 -> 1.1 %) but raised it on R2_2_6 (3.2 -> 6.0 %) and R1_2_3 (0.6 -> 1.6 %), and
+# RC2_2_6 ended with a stop out, so it is an option to measure (benchmark --local-search N).
 # The best plan found gets one descent of the local search at the end, over this many neighbours:
 # at 5,000 iterations on twelve Homberger-200 instances it lowered R2_2_1's gap from 5.46 to 5.05 %
 # and R1_2_1's from 3.95 to 3.76 %, and left the clustered ones (already at 0-0.1 %) as they were.
@@ -65,7 +64,6 @@ TEMPERATURE_END = 0.003
 CHUNK_SECONDS = 0.1
 # On an iteration budget the temperature is lowered this many times, once per chunk.
 BUDGET_CHUNKS = 200
-
 
 
 class _Instance(NamedTuple):

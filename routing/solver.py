@@ -233,7 +233,7 @@ def solve(problem: Problem, time_limit: float = 10.0, seed: int = 0, workers: in
     search, and the same BUDGET_SEARCHES searches run whatever the number of workers (which then
     only decides how many run at once); ties go to the first search.
     ``local_search``: the granularity of the local search on each new best plan (see
-    ruin_recreate.GRANULARITY); 0, the default, leaves it out.
+    ruin_recreate's note on it); 0, the default, leaves it out.
     ``workers`` defaults to the number of CPU cores; it is capped by the number of strategies, and
     with one worker everything runs in this process.
     """

@@ -443,6 +443,8 @@ def _fleet_phase(problem: Problem, strategy: SearchStrategy, budget: _Budget) ->
             solution = model.routing.SolveWithParameters(parameters)
         else:
             solution = model.routing.SolveFromAssignmentWithParameters(model.assignment(current), parameters)
+        if solution is not None and not best:  # returned before the callback saw it (a limit of a few ms)
+            best[:] = [model.routes(solution)]
         if solution is None or _served(best[0]) >= goal or now() >= limit:
             return best[0] if best else None
         current = model.routes(solution)

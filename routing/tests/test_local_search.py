@@ -5,7 +5,7 @@ does lower the cost of the plans recreate builds."""
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from routing.checker import check_plan
@@ -16,6 +16,8 @@ from routing.tests.test_ruin_recreate import _cost
 from routing.tests.test_solver import FAST, problems
 
 LOWERED: list[bool] = []
+# The same examples every run: the last test judges them together, which random examples made flaky.
+EXAMPLES = settings(FAST, derandomize=True)
 
 
 def _descend(problem, seed: int, granularity: int) -> tuple[list[list[int]], list[list[int]], int]:
@@ -31,7 +33,7 @@ def _descend(problem, seed: int, granularity: int) -> tuple[list[list[int]], lis
     return start, routes, int(state.cost.sum())
 
 
-@FAST
+@EXAMPLES
 @given(problems(), st.integers(0, 50), st.sampled_from([1, 3, 20]))
 def test_the_descent_keeps_every_rule_and_its_costs_are_the_recomputed_ones(problem, seed, granularity):
     start, routes, cost = _descend(problem, seed, granularity)
@@ -44,7 +46,7 @@ def test_the_descent_keeps_every_rule_and_its_costs_are_the_recomputed_ones(prob
     LOWERED.append(cost < _cost(problem, start))
 
 
-@FAST
+@EXAMPLES
 @given(problems(ample=True), st.integers(0, 50))
 def test_the_descent_lowers_the_cost_of_recreated_plans_sometimes(problem, seed):
     start, routes, cost = _descend(problem, seed, 20)

@@ -71,3 +71,67 @@ def test_the_api_runs_and_reads_forecasts(history, operator_api, leader_api, war
     assert bad.status_code == 404 and bad.json()["field"] == "depot_id"
     rows = warehouse_api.get("/api/forecasts", {"delivery_date": DELIVERY, "depot_level": True}).json()["items"]
     assert [Product.objects.get(pk=r["product_id"]).sku for r in rows] == ["SKU1", "SKU2"]
+
+
+def _daily_history(network, days: int, deal_for, demand_for) -> None:
+    """`days` days of SKU1 up to DELIVERY (on sale that day, no demand yet): deal_for(offset) gives the
+    deal's fields, demand_for(offset, point_index, price) the day's units at a point."""
+    sku1 = network["products"][0]
+    for offset in range(days, -1, -1):
+        day = DELIVERY - timedelta(days=offset)
+        wave = SalesWave.objects.create(delivery_date=day, cutoff_at=f"{day - timedelta(days=1)}T15:00:00Z", status="closed")
+        deal = Deal.objects.create(wave=wave, product=sku1, **deal_for(offset))
+        for index, point in enumerate(network["points"][:2]):
+            quantity = demand_for(offset, index, float(deal.price)) if offset else 0
+            if quantity:
+                DemandLine.objects.create(wave=wave, delivery_date=day, pickup_point=point, product=sku1, quantity=quantity,
+                                          order_count=1, line_count=quantity, amount=deal.price * quantity)
+
+
+def _p1_mean() -> float:
+    return DemandForecast.objects.get(delivery_date=DELIVERY, product__sku="SKU1", pickup_point__code="P1").mean
+
+
+def test_a_sold_out_deals_orders_are_a_lower_bound_of_its_demand(network):
+    """SKU1 sells ≈ 20 a day at P1 until its deal is limited for the last two weeks: 8 there, sold out
+    every day. Taken as the demand, those days drag the forecast down; taken as sold out, they do not."""
+    rng = np.random.default_rng(5)
+    limited = range(1, 15)
+
+    def deal_for(offset):
+        if offset in limited:
+            return {"price": Decimal("5.00"), "quantity_limit": 10, "sold_quantity": 10}
+        return {"price": Decimal("5.00")}
+
+    def demand_for(offset, point, _price):
+        if offset in limited:
+            return (8, 2)[point]
+        return int(rng.poisson((20, 2)[point]))
+
+    _daily_history(network, 56, deal_for, demand_for)
+    services.forecast_depot(delivery_date=DELIVERY, depot_id=network["depot"].pk, history_days=56)
+    sold_out = _p1_mean()
+    Deal.objects.filter(quantity_limit=10).update(quantity_limit=1000)  # the same orders, the limit never reached
+    services.forecast_depot(delivery_date=DELIVERY, depot_id=network["depot"].pk, history_days=56)
+    as_demand = _p1_mean()
+    assert sold_out >= 16 and sold_out - as_demand >= 3, (sold_out, as_demand)
+
+
+def test_the_delivery_days_price_moves_the_forecast_as_past_price_changes_moved_demand(network):
+    """SKU1's price switches between 5 and 7.50 every two weeks and demand follows (elasticity 2)."""
+    rng = np.random.default_rng(11)
+
+    def deal_for(offset):
+        return {"price": Decimal("5.00") if (offset // 14) % 2 else Decimal("7.50")}
+
+    def demand_for(offset, point, price):
+        return int(rng.poisson((30, 6)[point] * (price / 6) ** -2))
+
+    _daily_history(network, 112, deal_for, demand_for)
+    forecasts = {}
+    for price in ("5.00", "7.50"):
+        Deal.objects.filter(wave__delivery_date=DELIVERY).update(price=Decimal(price))
+        services.forecast_depot(delivery_date=DELIVERY, depot_id=network["depot"].pk, history_days=112)
+        forecasts[price] = _p1_mean()
+    # (7.5 / 5) ** 2 = 2.25 at the true elasticity; a shrunk estimate still moves it well past noise.
+    assert forecasts["5.00"] > 1.4 * forecasts["7.50"], forecasts

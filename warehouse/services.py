@@ -8,7 +8,7 @@ from decimal import Decimal
 import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, IntegerField, Min, Sum
+from django.db.models import BooleanField, ExpressionWrapper, F, IntegerField, Min, Q, Sum
 from django.db.models.functions import Cast, Round
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -468,9 +468,12 @@ def forecast_depot(*, delivery_date: date, depot_id: int, history_days: int = 36
     )
     offered = list(
         Deal.objects.filter(wave__delivery_date__gte=start, wave__delivery_date__lte=delivery_date)
-        .values_list("product_id", "wave__delivery_date", "is_promotion")
+        .annotate(sold_out=ExpressionWrapper(
+            Q(quantity_limit__isnull=False) & Q(sold_quantity__gte=F("quantity_limit")), output_field=BooleanField()
+        ))
+        .values_list("product_id", "wave__delivery_date", "is_promotion", "price", "sold_out")
     )
-    on_sale = {product for product, day, _ in offered if day == delivery_date}
+    on_sale = {product for product, day, *_ in offered if day == delivery_date}
     history_products = (
         DemandLine.objects.filter(delivery_date__gte=start, delivery_date__lt=delivery_date, pickup_point__depot_id=depot_id)
         .order_by()
@@ -482,15 +485,22 @@ def forecast_depot(*, delivery_date: date, depot_id: int, history_days: int = 36
         DemandForecast.objects.filter(delivery_date=delivery_date, depot_id=depot_id).delete()
         return ForecastRun(delivery_date, depot_id, 0, 0)
     n_days = history_days
-    # Per product and day: offered at all, and promoted.
+    # Per product and day: offered at all, promoted, its price (the lowest of the day's deals), and
+    # sold out (a limited deal reached its limit: the day's orders are a lower bound of its demand).
     offered_grid = np.zeros((products.size, n_days + 1), dtype=bool)
     promo_grid = np.zeros_like(offered_grid)
+    sold_out_grid = np.zeros_like(offered_grid)
+    price_grid = np.full(offered_grid.shape, np.nan)
     if offered:
-        deal_product, deal_day, deal_promo = _columns(offered, (np.int64, "datetime64[D]", bool))
+        deal_product, deal_day, deal_promo, deal_price, deal_sold_out = _columns(
+            offered, (np.int64, "datetime64[D]", bool, np.float64, bool)
+        )
         known = np.isin(deal_product, products)
         rows, days = np.searchsorted(products, deal_product[known]), _day_offsets(deal_day[known], start)
         offered_grid[rows, days] = True
         np.logical_or.at(promo_grid, (rows, days), deal_promo[known])
+        np.logical_or.at(sold_out_grid, (rows, days), deal_sold_out[known])
+        np.fmin.at(price_grid, (rows, days), deal_price[known])
     # Point series are product-major: series = product row * n_points + point column.
     n_points = points.size
     point_history = np.where(offered_grid[:, None, :n_days], 0.0, np.nan).repeat(n_points, axis=1).reshape(-1, n_days)
@@ -509,13 +519,21 @@ def forecast_depot(*, delivery_date: date, depot_id: int, history_days: int = 36
     category_codes = {c: k for k, c in enumerate(sorted(set(categories.values())))}
     product_group = np.array([category_codes[categories[int(p)]] for p in products])
     history = np.vstack([point_history, depot_history])
-    promo_history = np.vstack([promo_grid[:, :n_days].repeat(n_points, axis=0), promo_grid[:, :n_days]])
-    promo_future = np.concatenate([promo_grid[:, n_days].repeat(n_points), promo_grid[:, n_days]])[:, None]
+
+    def per_series(grid: np.ndarray) -> np.ndarray:
+        """A (product, day) grid as (series, day): each product's row for its points, then for the depot."""
+        return np.vstack([grid.repeat(n_points, axis=0), grid])
+
+    promo, sold_out, price = per_series(promo_grid), per_series(sold_out_grid), per_series(price_grid)
     # Depot series pool among themselves: their scale differs from a single point's.
     group = np.concatenate([product_group.repeat(n_points), product_group + len(category_codes)])
     result = forecasting.forecast(
-        forecasting.ForecastInput(history, promo_history, promo_future, group, start_weekday=start.weekday(),
-                                  day_code=forecasting.china_day_codes(start, n_days + 1)),
+        forecasting.ForecastInput(
+            history, promo[:, :n_days], promo[:, n_days:], group, start_weekday=start.weekday(),
+            day_code=forecasting.china_day_codes(start, n_days + 1),
+            censored=sold_out[:, :n_days] if sold_out.any() else None,
+            price_history=price[:, :n_days], price_future=price[:, n_days:],
+        ),
         horizon=1,
     )
     mean, p50, p80, p95 = (a[:, 0] for a in (result.mean, result.quantiles[0.5], result.quantiles[0.8], result.quantiles[0.95]))

@@ -30,6 +30,39 @@ def copy_rows(model, fields: Sequence[str], rows: Iterable[Sequence]) -> int:
     return len(created)
 
 
+def update_rows(objects: Sequence, fields: Sequence[str], batch_size: int = 2000) -> int:
+    """Write the named fields (attribute names) of saved model instances of one model, by primary key,
+    in one UPDATE … FROM (VALUES …) per batch: what bulk_update does, without its CASE WHEN per row,
+    whose composing in Python costs far more than the statement (SQLite 3.33+ and PostgreSQL).
+    Returns the rows changed."""
+    if not objects:
+        return 0
+    meta = type(objects[0])._meta
+    targets = [meta.pk] + [meta.get_field(name) for name in fields]
+    quote = connection.ops.quote_name
+    # A VALUES list's columns are column1, column2, … on both databases. PostgreSQL types them from
+    # their literals (a column of NULLs is text): cast to each field's column type.
+    cast = (lambda f: f"::{f.cast_db_type(connection)}") if connection.vendor == "postgresql" else (lambda f: "")
+    value = [f"v.column{i}{cast(f)}" for i, f in enumerate(targets, start=1)]
+    assignments = ", ".join(f"{quote(f.column)} = {v}" for f, v in zip(targets[1:], value[1:]))
+    table = quote(meta.db_table)
+    changed = 0
+    with connection.cursor() as cursor:
+        for start in range(0, len(objects), batch_size):
+            batch = objects[start:start + batch_size]
+            row = "(" + ", ".join(["%s"] * len(targets)) + ")"
+            sql = (
+                f"UPDATE {table} SET {assignments} FROM (VALUES {', '.join([row] * len(batch))}) AS v "
+                f"WHERE {table}.{quote(meta.pk.column)} = {value[0]}"
+            )
+            params = [
+                field.get_db_prep_save(getattr(obj, field.attname), connection) for obj in batch for field in targets
+            ]
+            cursor.execute(sql, params)
+            changed += cursor.rowcount
+    return changed
+
+
 def fetch_array(values_list_queryset, dtype="int64"):
     """Run a values_list() queryset of numbers and return its rows as one 2-D numpy array.
 

@@ -24,7 +24,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from catalog.models import StorageTemperature
-from core.bulk import copy_rows, insert_from_select, refresh_statistics
+from core.bulk import copy_rows, insert_from_select, refresh_statistics, update_rows
 from core.errors import Conflict, InvalidInput, NotFound, ServiceError
 from core.formatting import day as format_day
 from grouporders import services as order_services
@@ -526,7 +526,7 @@ def _hand_over(steps: list[tuple[list[PickupLine], dict[int, int], datetime]], u
             collections.append(Collection(pickup_line=line, quantity=quantities[line.order_line_id], collected_by=user,
                                           collected_at=now))
         lines.extend(step_lines)
-    PickupLine.objects.bulk_update(lines, ["collected_quantity", "collected_at"], batch_size=2000)
+    update_rows(lines, ["collected_quantity", "collected_at"])
     Collection.objects.bulk_create(collections, batch_size=2000)
     _accrue_in_steps([(step_lines, now) for step_lines, _quantities, now in steps], collected=True)
 
@@ -746,7 +746,7 @@ def _accrue_in_steps(steps: list[tuple[list[PickupLine], datetime]], *, collecte
             if leader_entry is None or leader_entry.settled_at is None:
                 month.counted(line, revenue)
     CommissionEntry.objects.bulk_create(created)
-    CommissionEntry.objects.bulk_update(changed, ["quantity", "revenue", "amount", "earned_at", "due_at"])
+    update_rows(changed, ["quantity", "revenue", "amount", "earned_at", "due_at"])
 
 
 def _claw_back(settled: CommissionEntry, quantity: int, revenue: Decimal, amount: Decimal, now: datetime) -> None:
@@ -900,7 +900,7 @@ def _decide(user, decisions: list[ClaimDecision], now: datetime | None, *, field
                     step_refunds.append({line.pk: claim.quantity})
             elif claim.source == ClaimSource.RECEIPT:
                 restored[line.pk] += claim.quantity
-        Claim.objects.bulk_update(decided, ["status", "decided_by", "decided_at", "decision_note"], batch_size=2000)
+        update_rows(decided, ["status", "decided_by", "decided_at", "decision_note"])
         Refund.objects.bulk_create(refunds, batch_size=2000)
         by_quantity = defaultdict(list)
         for line_id, quantity in restored.items():

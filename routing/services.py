@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from catalog.models import PickupPoint
-from core.bulk import copy_rows
+from core.bulk import copy_rows, update_rows
 from core.errors import Conflict, InvalidInput, NotFound
 from warehouse.services import RouteStops, build_sort_lists
 
@@ -502,7 +502,7 @@ def confirm_delivery(
         stop.save(update_fields=["arrived_at", "delivered_at"])
         for product_id, line in lines.items():
             line.delivered_quantity = quantities[product_id]
-        RouteStopLine.objects.bulk_update(lines.values(), ["delivered_quantity"])
+        update_rows(list(lines.values()), ["delivered_quantity"])
     return stop
 
 

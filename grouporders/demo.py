@@ -461,10 +461,11 @@ def place_orders(rng: random.Random, np_rng: np.random.Generator, city: City, of
         lines_total += len(lines)
         orders.append((user, order))
     for user, order in orders:
-        for line in order.current_lines:
-            if rng.random() < CANCELLED_LINE_SHARE:  # a resident changed their mind before the cutoff
-                services.cancel_order_line(user=user, order_id=order.pk, line_id=line.pk)
-                cancelled += 1
+        # Residents who changed their minds before the cutoff; the leader takes their lines off together.
+        changed_minds = [line.pk for line in order.current_lines if rng.random() < CANCELLED_LINE_SHARE]
+        if changed_minds:
+            services.cancel_order_lines(user=user, order_id=order.pk, line_ids=changed_minds)
+            cancelled += len(changed_minds)
     return {"leader_orders": submitted, "lines_submitted": lines_total, "lines_cancelled": cancelled}
 
 

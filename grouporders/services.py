@@ -523,12 +523,23 @@ def _own_order_for_change(user, order_id: int) -> LeaderOrder:
 
 
 def cancel_order_line(*, user, order_id: int, line_id: int) -> LeaderOrder:
+    return _cancel_order_lines(user, order_id, [line_id], field=lambda index: "line_id")
+
+
+def cancel_order_lines(*, user, order_id: int, line_ids: list[int]) -> LeaderOrder:
+    """Cancel several lines of one order at once (residents who changed their minds), all or none."""
+    return _cancel_order_lines(user, order_id, line_ids, field=lambda index: f"line_ids.{index}")
+
+
+def _cancel_order_lines(user, order_id: int, line_ids: list[int], *, field) -> LeaderOrder:
     with transaction.atomic():
         order = _own_order_for_change(user, order_id)
-        line = order.lines.filter(pk=line_id).first()
-        if line is None:
-            raise NotFound(_("line %(line_id)s is not in order %(order_id)s") % {"line_id": line_id, "order_id": order_id}, field="line_id", code="line_not_found")
-        _cancel_lines(order, order.lines.filter(pk=line_id))
+        found = set(order.lines.filter(pk__in=line_ids).values_list("pk", flat=True))
+        for index, line_id in enumerate(line_ids):
+            if line_id not in found:
+                raise NotFound(_("line %(line_id)s is not in order %(order_id)s") % {"line_id": line_id, "order_id": order_id},
+                               field=field(index), code="line_not_found")
+        _cancel_lines(order, order.lines.filter(pk__in=line_ids))
     return order
 
 

@@ -5,6 +5,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from core.errors import NotFound
+from grouporders import services as order_services
 from grouporders.models import Deal, LeaderOrder, OrderLine, Resident, SalesWave
 from tests.conftest import order_payload
 
@@ -136,6 +138,22 @@ def test_cancelling_a_line_frees_the_limited_quantity(leader_api, wave, deals, p
     assert [line["status"] for line in response.json()["lines"]] == ["cancelled", "active"]
     assert Deal.objects.get(pk=deals[1].pk).sold_quantity == 0
     assert leader_api.post(f"/api/orders/{body['id']}/lines/424242/cancel").status_code == 404
+
+
+def test_several_lines_are_cancelled_together_or_none_is(leader, leader_api, wave, deals, point):
+    body = submit(leader_api, order_payload(wave, point, [
+        ("Wang", "13800138000", deals[1], 5), ("Li", "13900139000", deals[0], 1), ("Zhao", "13700137000", deals[1], 2),
+    ])).json()
+    first, second, third = (line["id"] for line in body["lines"])
+    with pytest.raises(NotFound) as refused:  # one unknown line refuses them all
+        order_services.cancel_order_lines(user=leader, order_id=body["id"], line_ids=[first, 424242])
+    assert refused.value.field == "line_ids.1"
+    assert Deal.objects.get(pk=deals[1].pk).sold_quantity == 7
+    order_services.cancel_order_lines(user=leader, order_id=body["id"], line_ids=[first, third])
+    statuses = dict(OrderLine.objects.filter(order_id=body["id"]).values_list("pk", "status"))
+    assert statuses == {first: "cancelled", second: "active", third: "cancelled"}
+    assert Deal.objects.get(pk=deals[1].pk).sold_quantity == 0
+    assert LeaderOrder.objects.get(pk=body["id"]).revision == 2  # one change
 
 
 def test_after_the_cutoff_every_change_answers_409(leader_api, wave, deals, point):

@@ -30,6 +30,18 @@ def copy_rows(model, fields: Sequence[str], rows: Iterable[Sequence]) -> int:
     return len(created)
 
 
+def copy_objects(objects: Sequence) -> int:
+    """Insert unsaved instances of one model (every column but the automatic primary key): one COPY on
+    PostgreSQL, where the instances get no primary key back, and bulk_create elsewhere."""
+    if not objects:
+        return 0
+    model = type(objects[0])
+    if connection.vendor != "postgresql":
+        return len(model.objects.bulk_create(objects, batch_size=2000))
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    return copy_rows(model, [f.column for f in fields], ([getattr(o, f.attname) for f in fields] for o in objects))
+
+
 def update_rows(objects: Sequence, fields: Sequence[str], batch_size: int = 2000) -> int:
     """Write the named fields (attribute names) of saved model instances of one model, by primary key,
     in one UPDATE … FROM (VALUES …) per batch: what bulk_update does, without its CASE WHEN per row,

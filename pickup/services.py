@@ -3,6 +3,7 @@ goods, claims, refunds, the leader commission ledger and its settlement, residen
 """
 import base64
 import hashlib
+import heapq
 import hmac
 import io
 import secrets
@@ -24,7 +25,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from catalog.models import StorageTemperature
-from core.bulk import copy_rows, insert_from_select, refresh_statistics, update_rows
+from core.bulk import copy_objects, copy_rows, insert_from_select, refresh_statistics, update_rows
 from core.errors import Conflict, InvalidInput, NotFound, ServiceError
 from core.formatting import day as format_day
 from grouporders import services as order_services
@@ -527,7 +528,7 @@ def _hand_over(steps: list[tuple[list[PickupLine], dict[int, int], datetime]], u
                                           collected_at=now))
         lines.extend(step_lines)
     update_rows(lines, ["collected_quantity", "collected_at"])
-    Collection.objects.bulk_create(collections, batch_size=2000)
+    copy_objects(collections)
     _accrue_in_steps([(step_lines, now) for step_lines, _quantities, now in steps], collected=True)
 
 
@@ -615,13 +616,22 @@ class _MonthRevenue:
         self.leaders = {line.leader_id for line in lines}
         self.line_ids = [line.pk for line in lines]
         self.first, self.last = first, last
+        self.month = _month_start(first)
         self.before_first: dict[int, Decimal] | None = None  # other lines' revenue up to `first`, read when first needed
         self.window: list[tuple[datetime, int, Decimal]] = []  # other lines' entries after `first` up to `last`
+        self.window_seen, self.window_total = 0, defaultdict(Decimal)  # the window's entries earned by the last step
         # The batch lines' leader entries as the ledger holds them between steps: line -> (leader, earned at, revenue).
-        self.entries = {
-            line.pk: (line.leader_id, entry.earned_at, entry.revenue)
-            for line in lines if (entry := accruals[line.pk].get(Beneficiary.LEADER)) is not None
-        }
+        self.entries: dict[int, tuple[int, datetime, Decimal]] = {}
+        # Steps come in time order, so the entries' sum by leader is kept as it goes, not summed again each
+        # step: `counted` holds the entries of the month earned by `clock`, `pending` (a heap) the later ones.
+        self.clock: datetime | None = None
+        self.counted: dict[int, tuple[int, Decimal]] = {}
+        self.counted_total: dict[int, Decimal] = defaultdict(Decimal)
+        self.pending: list[tuple[datetime, int, int]] = []  # (earned at, version, line)
+        self.version: dict[int, int] = {}
+        for line in lines:
+            if (entry := accruals[line.pk].get(Beneficiary.LEADER)) is not None:
+                self.written(line, entry.earned_at, entry.revenue)
 
     def step(self, lines: list[PickupLine], at: datetime) -> None:
         self.at, self.step_ids, self.elsewhere = at, {line.pk for line in lines}, None
@@ -630,7 +640,7 @@ class _MonthRevenue:
         for line in lines:
             entry = self.entries.get(line.pk)
             if entry is not None and entry[1] <= at:
-                self.counted(line, entry[2])
+                self.counted_in_step(line, entry[2])
 
     def including(self, line: PickupLine, revenue: Decimal) -> Decimal:
         if self.elsewhere is None:
@@ -638,40 +648,67 @@ class _MonthRevenue:
         in_step = self.step_total[line.leader_id] - self.in_step.get(line.pk, Decimal(0))
         return self.elsewhere[line.leader_id] + in_step + revenue
 
-    def counted(self, line: PickupLine, revenue: Decimal) -> None:
+    def counted_in_step(self, line: PickupLine, revenue: Decimal) -> None:
         self.step_total[line.leader_id] += revenue - self.in_step.get(line.pk, Decimal(0))
         self.in_step[line.pk] = revenue
 
     def written(self, line: PickupLine, earned_at: datetime, revenue: Decimal) -> None:
         """The line's leader entry as its step leaves it, for the steps after."""
         self.entries[line.pk] = (line.leader_id, earned_at, revenue)
+        self._uncount(line.pk)
+        self.version[line.pk] = version = self.version.get(line.pk, 0) + 1
+        if earned_at < self.month:
+            return
+        if self.clock is not None and earned_at <= self.clock:
+            self._count(line.pk)
+        else:
+            heapq.heappush(self.pending, (earned_at, version, line.pk))
+
+    def _count(self, line_id: int) -> None:
+        leader_id, _earned_at, revenue = self.entries[line_id]
+        self.counted[line_id] = (leader_id, revenue)
+        self.counted_total[leader_id] += revenue
+
+    def _uncount(self, line_id: int) -> None:
+        if (counted := self.counted.pop(line_id, None)) is not None:
+            self.counted_total[counted[0]] -= counted[1]
 
     def _elsewhere(self) -> dict[int, Decimal]:
-        month = _month_start(self.at)
-        if month == _month_start(self.first):
-            if self.before_first is None:
-                self.before_first = selectors.month_collected_gmv(self.leaders, self.first, excluding_line_ids=self.line_ids)
-                if self.last > self.first:
-                    self.window = selectors.collected_between(self.leaders, self.first, self.last, excluding_line_ids=self.line_ids)
-            totals = dict(self.before_first)
-            for earned_at, leader_id, revenue in self.window:
-                if earned_at > self.at:
-                    break
-                totals[leader_id] += revenue
-        else:  # a batch across the turn of a month: read that month's own figures
+        """The leaders' month-to-date revenue at the step's moment from everything but the step's lines."""
+        if _month_start(self.at) != self.month:  # a batch across the turn of a month: read that month's own figures
+            month = _month_start(self.at)
             totals = selectors.month_collected_gmv(self.leaders, self.at, excluding_line_ids=self.line_ids)
-        for line_id, (leader_id, earned_at, revenue) in self.entries.items():
-            if line_id not in self.step_ids and month <= earned_at <= self.at:
-                totals[leader_id] += revenue
+            for line_id, (leader_id, earned_at, revenue) in self.entries.items():
+                if line_id not in self.step_ids and month <= earned_at <= self.at:
+                    totals[leader_id] += revenue
+            return totals
+        if self.before_first is None:
+            self.before_first = selectors.month_collected_gmv(self.leaders, self.first, excluding_line_ids=self.line_ids)
+            if self.last > self.first:
+                self.window = selectors.collected_between(self.leaders, self.first, self.last, excluding_line_ids=self.line_ids)
+        while self.window_seen < len(self.window) and self.window[self.window_seen][0] <= self.at:
+            _earned_at, leader_id, revenue = self.window[self.window_seen]
+            self.window_total[leader_id] += revenue
+            self.window_seen += 1
+        self.clock = self.at
+        while self.pending and self.pending[0][0] <= self.at:
+            _earned_at, version, line_id = heapq.heappop(self.pending)
+            if version == self.version[line_id]:  # not since rewritten
+                self._count(line_id)
+        totals = {leader_id: gmv + self.window_total[leader_id] + self.counted_total[leader_id]
+                  for leader_id, gmv in self.before_first.items()}
+        for line_id in self.step_ids & self.counted.keys():
+            leader_id, revenue = self.counted[line_id]
+            totals[leader_id] -= revenue
         return totals
 
 
-def _leader_rate(line: PickupLine, month: _MonthRevenue, revenue: Decimal) -> Decimal:
+def _leader_rate(line: PickupLine, month: _MonthRevenue, revenue: Decimal, tiers) -> Decimal:
     """The category's own rate if configured, else the leader's tier rate for the month's collected GMV."""
     category_rate = settings.PICKUP_COMMISSION_CATEGORY_RATES.get(line.product.category)
     if category_rate is not None:
         return min(Decimal(str(category_rate)), settings.PICKUP_COMMISSION_CAP)
-    return commission.tier_rate(_tiers()[line.leader.tier], month.including(line, revenue))
+    return commission.tier_rate(tiers[line.leader.tier], month.including(line, revenue))
 
 
 def _head_leader_id(line: PickupLine) -> int | None:
@@ -709,6 +746,7 @@ def _accrue_in_steps(steps: list[tuple[list[PickupLine], datetime]], *, collecte
     for entry in CommissionEntry.objects.select_for_update().filter(pickup_line_id__in=line_ids, kind=EntryKind.ACCRUAL):
         accruals[entry.pickup_line_id][entry.beneficiary] = entry
     month = _MonthRevenue(lines, accruals, steps[0][1], steps[-1][1])
+    tiers = _tiers()
     created, changed = [], []
     for index, (step_lines, now) in enumerate(steps):
         for line_id, quantity in (refunds_in_steps[index] if refunds_in_steps else {}).items():
@@ -718,7 +756,7 @@ def _accrue_in_steps(steps: list[tuple[list[PickupLine], datetime]], *, collecte
             quantity = line.collected_quantity - refunded.get(line.pk, 0)
             revenue = _money(quantity, line.unit_price)
             leader_entry = accruals[line.pk].get(Beneficiary.LEADER)
-            rate = leader_entry.rate if leader_entry else _leader_rate(line, month, revenue)
+            rate = leader_entry.rate if leader_entry else _leader_rate(line, month, revenue, tiers)
             head_leader_id = _head_leader_id(line)
             head_rate = settings.PICKUP_HEAD_LEADER_BONUS_RATE if head_leader_id else Decimal(0)
             split = commission.line_commission(revenue, rate, cap=settings.PICKUP_COMMISSION_CAP, head_leader_rate=head_rate)
@@ -744,8 +782,8 @@ def _accrue_in_steps(steps: list[tuple[list[PickupLine], datetime]], *, collecte
                 if beneficiary == Beneficiary.LEADER:
                     month.written(line, entry.earned_at, entry.revenue)
             if leader_entry is None or leader_entry.settled_at is None:
-                month.counted(line, revenue)
-    CommissionEntry.objects.bulk_create(created)
+                month.counted_in_step(line, revenue)
+    copy_objects(created)
     update_rows(changed, ["quantity", "revenue", "amount", "earned_at", "due_at"])
 
 

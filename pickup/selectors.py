@@ -49,16 +49,6 @@ def pickup_lines_visible_to(user) -> QuerySet[PickupLine]:
     return lines if is_operator(user) else lines.filter(pickup_point__leaders__user=user)
 
 
-def visible_pickup_line(user, order_line_id: int) -> PickupLine:
-    line = pickup_lines_visible_to(user).filter(order_line_id=order_line_id).first()
-    if line is None:
-        raise NotFound(
-            _("order line %(order_line_id)s has nothing at a pickup point of yours") % {"order_line_id": order_line_id},
-            field="order_line_id", code="order_line_not_found",
-        )
-    return line
-
-
 # --- manifest and receipt ------------------------------------------------------------------------
 
 
@@ -112,11 +102,6 @@ def claims_visible_to(user, status: str | None = None) -> QuerySet[Claim]:
     if not is_operator(user):
         qs = qs.filter(pickup_line__pickup_point__leaders__user=user)
     return qs.filter(status=status) if status else qs
-
-
-def claimed_quantity(pickup_line: PickupLine, *, statuses: tuple[str, ...]) -> int:
-    """Units of the line already claimed by residents (receipt claims concern goods never handed out)."""
-    return claimed_quantities([pickup_line.pk], statuses=statuses).get(pickup_line.pk, 0)
 
 
 def claimed_quantities(pickup_line_ids: list[int], *, statuses: tuple[str, ...]) -> dict[int, int]:

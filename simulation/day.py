@@ -271,17 +271,26 @@ def resident_claims(sim: SimCity, day: date, seed: int) -> dict:
     lines = PickupLine.objects.filter(
         delivery_date=day, pickup_point__in=sim.city.points, collected_quantity__gt=0
     ).order_by(*PICKUP_LINE).values_list("order_line_id", "pickup_point_id", "collected_at", *PICKUP_LINE)
-    decisions = []
+    filings = []  # (leader, claim, approved) in the lines' order
     kinds = [ClaimKind.DAMAGED, ClaimKind.QUALITY, ClaimKind.WRONG_ITEM]
     for order_line_id, pickup_point_id, collected_at, *line in lines:
         rng = stream(seed, day, "resident claim", *line)
         if rng.random() >= sim.scenario.claim_share:
             continue
-        claim = pickup_services.file_claim(
-            user=sim.city.leader_of[pickup_point_id], order_line_id=order_line_id, kind=rng.choice(kinds),
-            quantity=1, reason="the resident sent a photo", now=collected_at + timedelta(hours=2),
+        filing = pickup_services.ClaimFiling(
+            order_line_id, rng.choice(kinds), 1, "the resident sent a photo", filed_at=collected_at + timedelta(hours=2)
         )
-        decisions.append(pickup_services.ClaimDecision(claim.pk, rng.random() < CLAIM_APPROVAL))
+        filings.append((sim.city.leader_of[pickup_point_id], filing, rng.random() < CLAIM_APPROVAL))
+    # Each leader files their day's claims together.
+    by_leader = defaultdict(list)
+    for leader, filing, _approve in filings:
+        by_leader[leader].append(filing)
+    claim_id = {
+        claim.pickup_line.order_line_id: claim.pk
+        for leader, leaders_filings in by_leader.items()
+        for claim in pickup_services.file_claims(user=leader, filings=leaders_filings)
+    }
+    decisions = [pickup_services.ClaimDecision(claim_id[filing.order_line_id], approve) for _leader, filing, approve in filings]
     # The next morning's queue, decided at once: what deciding each claim in turn writes.
     pickup_services.decide_claims(user=sim.city.operator, decisions=decisions, now=at(day + timedelta(days=1), 10))
     return {"claims_filed": len(decisions), "claims_approved": sum(decision.approve for decision in decisions)}

@@ -1,11 +1,11 @@
-"""decide_claims: a batch of claim decisions writes exactly the ledger that the same decisions make one by one."""
+"""Claims in batches: filing a leader's claims, and deciding claims, write exactly what the same claims make one by one."""
 from datetime import date, datetime, time, timedelta
 
 import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from core.errors import Conflict, NotFound
+from core.errors import Conflict, InvalidInput, NotFound
 from pickup import services
 from pickup.models import Claim, ClaimStatus, CommissionEntry, PickupLine, Refund
 from tests.test_pickup_api import issue
@@ -118,3 +118,48 @@ def test_an_unknown_or_decided_claim_refuses_the_whole_batch_naming_the_decision
         services.decide_claim(user=operator, claim_id=claims[3].claim_id, approve=False, now=now)
     assert refused.value.field == "claim_id"
     assert services.decide_claims(user=operator, decisions=[], now=now) == []
+
+
+def test_a_leaders_claims_filed_together_are_those_filed_one_by_one(pickup_day, operator_api, leader):
+    day, (p1, p2) = pickup_day, pickup_day.points
+    d = day.delivery_date
+    codes = issue(operator_api, day)
+    services.collect_with_code(user=leader, delivery_date=d, pickup_point_id=p1.pk, code=codes["王芳"], now=_at(d, 10))
+    services.collect_with_code(user=leader, delivery_date=d, pickup_point_id=p2.pk, code=codes["丁浩"], now=_at(d, 10))
+    rice, apples, dan_rice = day.line("王芳", day.rice), day.line("王芳", day.apples), day.line("丁浩", day.rice)
+    filings = [
+        services.ClaimFiling(rice.pk, "damaged", 1, " 袋子破了 ", filed_at=_at(d, 12)),
+        services.ClaimFiling(apples.pk, "quality", 1, "烂了", " photo-1 ", filed_at=_at(d, 13)),
+        services.ClaimFiling(dan_rice.pk, "wrong_item", 1, "不是这个", filed_at=_at(d, 14)),
+        services.ClaimFiling(rice.pk, "quality", 1, "又一袋", filed_at=_at(d, 15)),
+    ]
+
+    def filed(action) -> list:
+        with transaction.atomic():
+            action()
+            rows = sorted(Claim.objects.filter(source="resident").values_list(
+                "pickup_line__order_line_id", "kind", "quantity", "reason", "photo_ref", "filed_by", "filed_at", "status"))
+            transaction.set_rollback(True)
+        return rows
+
+    def one_by_one():
+        for f in filings:
+            services.file_claim(user=leader, order_line_id=f.order_line_id, kind=f.kind, quantity=f.quantity, reason=f.reason,
+                                photo_ref=f.photo_ref, now=f.filed_at)
+
+    expected = filed(one_by_one)
+    assert len(expected) == 4 and filed(lambda: services.file_claims(user=leader, filings=filings)) == expected
+
+    collected = PickupLine.objects.get(order_line_id=rice.pk).collected_quantity
+    late = services.ClaimFiling(apples.pk, "quality", 1, "晚了", filed_at=_at(d, 12, days=10))
+    for batch, error, field in (
+        ([filings[0], services.ClaimFiling(424242, "damaged", 1, "?")], NotFound, "claims.1.order_line_id"),
+        ([services.ClaimFiling(rice.pk, "damaged", collected, "全坏了", filed_at=_at(d, 12)), filings[3]], InvalidInput,
+         "claims.1.quantity"),  # the second claim on the line finds nothing left to claim
+        ([filings[1], late], Conflict, "claims.1.order_line_id"),  # the claim window closed
+        ([filings[2], services.ClaimFiling(rice.pk, "lost", 1, "?")], InvalidInput, "claims.1.kind"),
+    ):
+        with pytest.raises(error) as refused:
+            services.file_claims(user=leader, filings=batch)
+        assert refused.value.field == field
+    assert not Claim.objects.filter(source="resident").exists()  # a refused batch files nothing

@@ -222,33 +222,42 @@ def confirm_receipt(
             )
             for c in counts
         )
-        for receipt in receipts:
-            if receipt.difference < 0:
-                _open_missing_claims(receipt, user, now)
+        _open_missing_claims([receipt for receipt in receipts if receipt.difference < 0], user, now)
     return receipts
 
 
-def _open_missing_claims(receipt: Receipt, user, now: datetime) -> None:
-    missing = -receipt.difference
+def _open_missing_claims(receipts: list[Receipt], user, now: datetime) -> None:
+    """Cut what each short receipt misses from its product's lines at the point, the latest order lines
+    first, with a 'missing' claim on each line cut; the receipts are one point's and day's."""
+    if not receipts:
+        return
+    missing = {receipt.product_id: -receipt.difference for receipt in receipts}
     lines = (
         PickupLine.objects.select_for_update()
-        .filter(delivery_date=receipt.delivery_date, pickup_point_id=receipt.pickup_point_id, product_id=receipt.product_id)
+        .filter(delivery_date=receipts[0].delivery_date, pickup_point_id=receipts[0].pickup_point_id, product_id__in=missing)
         .alias(left=_left_at_point())
         .filter(left__gt=0)
-        .order_by("-order_line_id")
+        .order_by("product_id", "-order_line_id")
     )
-    reason = _("receipt on %(day)s: %(received)s of %(expected)s delivered") % {
-        "day": receipt.delivery_date, "received": receipt.received_quantity, "expected": receipt.expected_quantity}
+    reasons = {
+        receipt.product_id: _("receipt on %(day)s: %(received)s of %(expected)s delivered") % {
+            "day": receipt.delivery_date, "received": receipt.received_quantity, "expected": receipt.expected_quantity}
+        for receipt in receipts
+    }
+    cut_lines, claims = [], []
     for line in lines:
-        if missing == 0:
-            break
-        cut = min(missing, line.collectable_quantity)
-        missing -= cut
-        PickupLine.objects.filter(pk=line.pk).update(missing_quantity=F("missing_quantity") + cut)
-        Claim.objects.create(
-            pickup_line=line, kind=ClaimKind.MISSING, source=ClaimSource.RECEIPT, quantity=cut, reason=reason,
-            filed_by=user, filed_at=now,
-        )
+        cut = min(missing[line.product_id], line.collectable_quantity)
+        if cut == 0:
+            continue
+        missing[line.product_id] -= cut
+        line.missing_quantity += cut
+        cut_lines.append(line)
+        claims.append(Claim(
+            pickup_line=line, kind=ClaimKind.MISSING, source=ClaimSource.RECEIPT, quantity=cut,
+            reason=reasons[line.product_id], filed_by=user, filed_at=now,
+        ))
+    update_rows(cut_lines, ["missing_quantity"])
+    copy_objects(claims)
 
 
 # --- pickup codes ----------------------------------------------------------------------------------

@@ -2,6 +2,9 @@
 from datetime import datetime, time
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from django.db import transaction
 from django.utils import timezone
 
@@ -98,3 +101,43 @@ def test_a_wrong_code_or_a_resident_twice_refuses_the_whole_batch_naming_the_han
         services.collect_many(user=leader, delivery_date=day.delivery_date, handovers=twice)
     assert refused.value.field == "handovers.4.code" and _ledger() == before
     assert services.collect_many(user=leader, delivery_date=day.delivery_date, handovers=[]) == 0
+
+
+@hypothesis_settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture],
+          derandomize=True)
+@given(
+    hours=st.lists(st.integers(9, 20), min_size=4, max_size=4),
+    morning=st.integers(8, 21),
+    thresholds=st.tuples(st.integers(1, 60), st.integers(61, 200)),
+)
+def test_any_moments_and_tiers_give_the_ledger_of_one_by_one(pickup_day, operator_api, leader, settings, hours, morning,
+                                                             thresholds):
+    """Whatever the moments (ties, and 蔡敏's partial collection before or after the batch's others) and
+    wherever the tier thresholds lie, the batch's rates are those of the hand-overs in turn."""
+    settings.PICKUP_COMMISSION_TIERS = {"ordinary": [[0, "0.05"], [thresholds[0], "0.08"], [thresholds[1], "0.10"]],
+                                        "core": [[0, "0.10"]]}
+    day, (p1, p2) = pickup_day, pickup_day.points
+    codes = getattr(pickup_day, "codes", None) or issue(operator_api, day)
+    pickup_day.codes = codes  # issued once: each example's writes are rolled back
+
+    def at(hour: int) -> datetime:
+        return timezone.make_aware(datetime.combine(day.delivery_date, time(hour)))
+
+    handovers = [services.Handover(point.pk, codes[name], at(hour))
+                 for (point, name), hour in zip([(p1, "李强"), (p2, "丁浩"), (p1, "王芳"), (p1, "蔡敏")], hours)]
+
+    def partial():
+        services.collect_with_code(user=leader, delivery_date=day.delivery_date, pickup_point_id=p1.pk, code=codes["蔡敏"],
+                                   quantities={day.line("蔡敏", day.rice).pk: 1}, now=at(morning))
+
+    def one_by_one():
+        partial()
+        for handover in sorted(handovers, key=lambda h: h.at):
+            services.collect_with_code(user=leader, delivery_date=day.delivery_date, pickup_point_id=handover.pickup_point_id,
+                                       code=handover.code, now=handover.at)
+
+    def batch():
+        partial()
+        services.collect_many(user=leader, delivery_date=day.delivery_date, handovers=handovers)
+
+    assert _ledger_after(batch) == _ledger_after(one_by_one)

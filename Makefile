@@ -5,8 +5,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO_OUT ?= var/demo
 DEMO_SEED ?= 7
-# The small city at its full size (100 points, ~20,000 order lines a day) takes ~4 minutes, most of it
-# residents collecting one by one through the pickup services; DEMO_LINES=4000 gives a quicker look.
+# The small city at its full size (100 points, ~20,000 order lines a day) takes about 2 minutes on a
+# 2-core machine (README); DEMO_LINES=4000 gives a quicker look.
 DEMO_LINES ?=
 PYTEST_ARGS ?=
 

@@ -578,7 +578,7 @@ def collect_many(*, user, delivery_date: date, handovers: list[Handover]) -> int
             ensure_pickup_lines(delivery_date, point_id)
     with transaction.atomic():
         by_resident = defaultdict(list)
-        for line in wanted.select_for_update(of=("self",)).select_related("resident", "product", "leader").order_by("pk"):
+        for line in wanted.select_for_update(of=("self",)).select_related("product", "leader").order_by("pk"):
             by_resident[(line.pickup_point_id, line.resident_id)].append(line)
         steps = []
         for index, (handover, code) in sorted(enumerate(zip(handovers, hashes)), key=lambda item: (item[1][0].at, item[0])):

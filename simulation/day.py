@@ -25,6 +25,7 @@ from routing.models import RouteStop, RouteStopLine
 from warehouse import services as warehouse_services
 from warehouse.models import Allocation
 
+from . import concurrency
 from .city import FALLBACK_SUPPLIER, SimCity
 from .codes import INBOX
 from .streams import array_stream, stream
@@ -177,7 +178,8 @@ def deliver(sim: SimCity, day: date, seed: int, quiet: bool) -> dict:
     sku = {product.pk: product.sku for product in sim.city.products}
     delay = {}
     damaged = 0
-    for stop in _bar(stops, "  deliveries", quiet):
+    confirmations = []  # (driver, stop, arrived at, broken products)
+    for stop in stops:
         if stop.route_id not in delay:
             late = stream(seed, day, "departure", stop.route.vehicle.code).gauss(2, 8)
             delay[stop.route_id] = timedelta(minutes=max(0.0, late))  # late leaving the depot
@@ -187,16 +189,26 @@ def deliver(sim: SimCity, day: date, seed: int, quiet: bool) -> dict:
             delay[stop.route_id] += timedelta(minutes=rng.uniform(20, 50))  # a breakdown or a jam
         driver = stop.route.driver.user if stop.route.driver else sim.city.operator
         arrived = stop.eta + delay[stop.route_id]
-        routing_services.confirm_arrival(user=driver, stop_id=stop.pk, at=arrived)
         broken = [
             (line.product_id, line.quantity - 1) for line in stop.lines.all()
             if stream(seed, day, "transit damage", stop.pickup_point.code, sku[line.product_id]).random()
             < TRANSIT_DAMAGE_SHARE
         ]
         damaged += len(broken)
+        confirmations.append((driver, stop, arrived, broken))
+
+    def confirm(confirmation) -> None:
+        driver, stop, arrived, broken = confirmation
+        routing_services.confirm_arrival(user=driver, stop_id=stop.pk, at=arrived)
         routing_services.confirm_delivery(
             user=driver, stop_id=stop.pk, at=arrived + (stop.departure_at - stop.eta), delivered=broken or None
         )
+
+    # The drivers at once, each van's stops in turn (a route's stops are one driver's, in order).
+    by_route = defaultdict(list)
+    for confirmation in confirmations:
+        by_route[confirmation[1].route_id].append(confirmation)
+    concurrency.each(lambda route: [confirm(c) for c in route], _bar(list(by_route.values()), "  deliveries", quiet))
     return {"stops_confirmed": len(stops), "units_damaged_in_transit": damaged}
 
 
@@ -210,12 +222,15 @@ def receive_at_points(sim: SimCity, day: date, seed: int, quiet: bool) -> dict:
     points = sorted(set(
         Allocation.objects.filter(delivery_date=day, pickup_point__in=sim.city.points).values_list("pickup_point_id", flat=True)
     ))
-    for point_id in _bar(points, "  receipts", quiet):
+
+    def count(point_id: int) -> None:
         expected = pickup_selectors.expected_by_product(day, point_id)
         counts = [pickup_services.ReceivedCount(p, delivered[point_id].get(p, 0)) for p in sorted(expected)]
         pickup_services.confirm_receipt(
             user=sim.city.leader_of[point_id], delivery_date=day, pickup_point_id=point_id, counts=counts, now=at(day, 9)
         )
+
+    concurrency.each(count, _bar(points, "  receipts", quiet))
     claims = list(
         Claim.objects.filter(pickup_line__delivery_date=day, source=ClaimSource.RECEIPT, status=ClaimStatus.OPEN)
         .values_list("pk", *(f"pickup_line__{field}" for field in PICKUP_LINE))
@@ -259,10 +274,10 @@ def collect(sim: SimCity, day: date, seed: int, quiet: bool) -> dict:
         by_leader[sim.city.leader_of[point_id]].append(pickup_services.Handover(
             point_id, codes[resident_id], opens + timedelta(seconds=rng.uniform(0, window))
         ))
-    collected = sum(
-        pickup_services.collect_many(user=leader, delivery_date=day, handovers=handovers)
-        for leader, handovers in _bar(list(by_leader.items()), "  collection", quiet)
-    )
+    collected = sum(concurrency.each(
+        lambda batch: pickup_services.collect_many(user=batch[0], delivery_date=day, handovers=batch[1]),
+        _bar(list(by_leader.items()), "  collection", quiet),
+    ))
     return {"residents_collected": collected, "no_shows": no_shows}
 
 

@@ -18,7 +18,6 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 
-from django.db import connection
 from django.test import override_settings
 from django.utils import timezone, translation
 from tqdm import tqdm
@@ -28,7 +27,7 @@ from pipeline import kpis
 from procurement.models import Supplier
 from routing.models import Vehicle
 
-from . import codes, report
+from . import codes, concurrency, report
 from . import day as phases
 from .city import CITIES, build_city, flush_city
 from .scenario import BASE, Scenario
@@ -104,11 +103,7 @@ def simulate_day(sim, day: date, seed: int, quiet: bool) -> dict:
 def run_simulation(options: SimulationOptions) -> dict:
     """Flush the previous city, build one, run its days, write summary.json and report.html; returns the summary."""
     shape = CITIES[options.city]
-    if connection.vendor == "sqlite":
-        # The simulated city is throwaway data: commits need not wait for the disk (fsync per commit
-        # is most of the wall time otherwise). Still safe against the process crashing; this connection only.
-        with connection.cursor() as cursor:
-            cursor.execute("PRAGMA synchronous = OFF")
+    concurrency.throwaway_commits()  # fsync per commit is most of SQLite's wall time otherwise
     scenario = options.scenario
     if options.lines_per_day:
         shape = replace(shape, lines_per_day=options.lines_per_day)

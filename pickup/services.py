@@ -1037,69 +1037,85 @@ def return_uncollected(*, now: datetime | None = None, catch_up_days: int = 30) 
     ).values_list("delivery_date", flat=True)
     for day in days:
         ensure_pickup_lines(day)
-    groups = (
+    points = (
         PickupLine.objects.filter(delivery_date__in=list(days), returned_at__isnull=True)
         .alias(left=_left_at_point())
         .filter(left__gt=0)
-        .values_list("delivery_date", "pickup_point_id", "product_id")
-        .order_by("delivery_date", "pickup_point_id", "product_id")  # not the model's ordering, which would split groups
+        .values_list("delivery_date", "pickup_point_id")
+        .order_by("delivery_date", "pickup_point_id")  # not the model's ordering, which would split groups
         .distinct()
     )
     totals = defaultdict(int)
     refund_total = Decimal("0.00")
-    for delivery_date, point_id, product_id in list(groups):
-        lines, disposition, units, refunded = _return_group(delivery_date, point_id, product_id, now, today)
-        totals["lines"] += lines
-        totals[disposition] += units
-        refund_total += refunded
+    for delivery_date, point_id in list(points):
+        returned = _return_at_point(delivery_date, point_id, now, today)
+        for disposition, lines, units in returned.counts:
+            totals["lines"] += lines
+            totals[disposition] += units
+        refund_total += returned.refund_amount
     return ReturnSummary(totals["lines"], totals[Disposition.RESTOCKED], totals[Disposition.WRITTEN_OFF], refund_total)
 
 
-def _return_group(delivery_date: date, point_id: int, product_id: int, now: datetime, today: date):
+@dataclass(frozen=True)
+class _PointReturn:
+    counts: list[tuple[str, int, int]]  # (disposition, lines, units) per product returned
+    refund_amount: Decimal
+
+
+def _return_at_point(delivery_date: date, point_id: int, now: datetime, today: date) -> _PointReturn:
+    """A point's day of uncollected goods, product by product, in one transaction: a few statements per
+    point, not per product (a large city leaves tens of thousands of (point, product) groups a day)."""
     with transaction.atomic():
         lines = list(
-            PickupLine.objects.select_for_update()
-            .filter(delivery_date=delivery_date, pickup_point_id=point_id, product_id=product_id, returned_at__isnull=True)
+            PickupLine.objects.select_for_update(of=("self",))
+            .filter(delivery_date=delivery_date, pickup_point_id=point_id, returned_at__isnull=True)
             .alias(left=_left_at_point())
             .filter(left__gt=0)
             .select_related("product", "pickup_point")
+            .order_by("product_id", "pk")
         )
         if not lines:  # another run got here first
-            return 0, Disposition.RESTOCKED, 0, Decimal("0.00")
-        product, point = lines[0].product, lines[0].pickup_point
-        units = sum(line.collectable_quantity for line in lines)
-        expiry = (
-            Allocation.objects.filter(delivery_date=delivery_date, pickup_point_id=point_id, product_id=product_id)
-            .aggregate(first=Min("lot__expiry_date"))["first"]
-            or delivery_date + timedelta(days=product.shelf_life_days)
-        )
-        disposition = Disposition.RESTOCKED if _restockable(product, expiry, today) else Disposition.WRITTEN_OFF
-        if disposition == Disposition.RESTOCKED:
-            warehouse_services.receive_lot(
-                product_id=product_id, site=warehouse_services.StockSite(depot_id=point.depot_id), quantity=units,
-                expiry_date=expiry, source=LotSource.RETURN, reference=_("uncollected at %(point)s on %(day)s") % {"point": point.code, "day": delivery_date},
-                received_at=now,
-            )
-        refunds = []
+            return _PointReturn([], Decimal("0.00"))
+        by_product = defaultdict(list)
         for line in lines:
-            left = line.collectable_quantity
-            refunds.append(
-                Refund(
-                    cause=RefundCause.UNCOLLECTED, order_line_id=line.order_line_id, resident_id=line.resident_id, quantity=left,
-                    amount=_money(left, line.unit_price), created_at=now,
-                    reason=_("not collected within %(days)s days of %(day)s; %(disposition)s") % {
-                        "days": settings.PICKUP_RETURN_AFTER_DAYS, "day": delivery_date,
-                        "disposition": str(disposition.label).lower()},
-                )
-            )
-        # Everything left goes back: one UPDATE for the group, not a statement per line.
-        PickupLine.objects.filter(pk__in=[line.pk for line in lines]).update(
-            returned_quantity=F("ordered_quantity") - F("shortage_quantity") - F("missing_quantity") - F("collected_quantity"),
-            return_disposition=disposition,
-            returned_at=now,
+            by_product[line.product_id].append(line)
+        first_expiry = dict(
+            Allocation.objects.filter(delivery_date=delivery_date, pickup_point_id=point_id, product_id__in=list(by_product))
+            .values("product_id").annotate(first=Min("lot__expiry_date")).values_list("product_id", "first")
         )
-        Refund.objects.bulk_create(refunds, batch_size=2000)
-    return len(lines), disposition, units, sum((r.amount for r in refunds), Decimal("0.00"))
+        point = lines[0].pickup_point
+        counts, refunds, returned = [], [], defaultdict(list)
+        for product_id, product_lines in by_product.items():
+            product = product_lines[0].product
+            units = sum(line.collectable_quantity for line in product_lines)
+            expiry = first_expiry.get(product_id) or delivery_date + timedelta(days=product.shelf_life_days)
+            disposition = Disposition.RESTOCKED if _restockable(product, expiry, today) else Disposition.WRITTEN_OFF
+            if disposition == Disposition.RESTOCKED:
+                warehouse_services.receive_lot(
+                    product_id=product_id, site=warehouse_services.StockSite(depot_id=point.depot_id), quantity=units,
+                    expiry_date=expiry, source=LotSource.RETURN,
+                    reference=_("uncollected at %(point)s on %(day)s") % {"point": point.code, "day": delivery_date},
+                    received_at=now,
+                )
+            reason = _("not collected within %(days)s days of %(day)s; %(disposition)s") % {
+                "days": settings.PICKUP_RETURN_AFTER_DAYS, "day": delivery_date, "disposition": str(disposition.label).lower()}
+            for line in product_lines:
+                left = line.collectable_quantity
+                refunds.append(Refund(
+                    cause=RefundCause.UNCOLLECTED, order_line_id=line.order_line_id, resident_id=line.resident_id,
+                    quantity=left, amount=_money(left, line.unit_price), created_at=now, reason=reason,
+                ))
+            returned[disposition].extend(line.pk for line in product_lines)
+            counts.append((disposition, len(product_lines), units))
+        # Everything left goes back: one UPDATE per disposition, not a statement per line.
+        for disposition, line_ids in returned.items():
+            PickupLine.objects.filter(pk__in=line_ids).update(
+                returned_quantity=F("ordered_quantity") - F("shortage_quantity") - F("missing_quantity") - F("collected_quantity"),
+                return_disposition=disposition,
+                returned_at=now,
+            )
+        copy_objects(refunds)
+    return _PointReturn(counts, sum((r.amount for r in refunds), Decimal("0.00")))
 
 
 # --- residents ---------------------------------------------------------------------------------------------

@@ -813,6 +813,9 @@ def _claw_back(settled: CommissionEntry, quantity: int, revenue: Decimal, amount
 def settle_commissions(*, now: datetime | None = None) -> int:
     """Settle every accrual whose wait has passed and whose line has no open claim. Idempotent."""
     now = now or timezone.now()
+    # The day's collection wrote up to a million entries by COPY: without fresh statistics the planner
+    # takes the table for a few rows and probes the claims once per entry (a large city: many minutes).
+    refresh_statistics(CommissionEntry, Claim)
     due = CommissionEntry.objects.filter(kind=EntryKind.ACCRUAL, settled_at__isnull=True, due_at__lte=now).exclude(
         pickup_line__claims__status=ClaimStatus.OPEN
     )

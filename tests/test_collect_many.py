@@ -2,11 +2,11 @@
 from datetime import datetime, time
 
 import pytest
+from django.db import transaction
+from django.utils import timezone
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from django.db import transaction
-from django.utils import timezone
 
 from core.errors import Conflict, InvalidInput
 from pickup import services

@@ -14,13 +14,23 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog.models import Depot, PickupPoint, Product, Warehouse
-from core.formatting import person_name
 from core.bulk import copy_rows, fetch_array
 from core.errors import Conflict, InvalidInput, NotFound
+from core.formatting import person_name
 from grouporders.models import Deal, DemandLine, GroupLeader, LeaderOrder, LineStatus, OrderLine, SalesWave
 
 from . import allocation, forecasting
-from .models import Allocation, DemandForecast, LineShortage, Lot, LotSource, MoveKind, SortList, SortListStop, StockMove
+from .models import (
+    Allocation,
+    DemandForecast,
+    LineShortage,
+    Lot,
+    LotSource,
+    MoveKind,
+    SortList,
+    SortListStop,
+    StockMove,
+)
 from .selectors import usable_lots
 
 

@@ -499,7 +499,7 @@ def collect_with_code(
     now = now or timezone.now()
     residents_lines = _residents_lines(user, delivery_date, pickup_point_id, code)
     with transaction.atomic():
-        lines = list(residents_lines.select_for_update(of=("self",)).select_related("resident", "product", "leader"))
+        lines = list(residents_lines.select_for_update(of=("self",)).select_related("resident", "product", "leader__head_link"))
         by_order_line = {line.order_line_id: line for line in lines}
         if quantities is None:
             quantities = {line.order_line_id: line.collectable_quantity for line in lines if line.collectable_quantity > 0}
@@ -578,7 +578,7 @@ def collect_many(*, user, delivery_date: date, handovers: list[Handover]) -> int
             ensure_pickup_lines(delivery_date, point_id)
     with transaction.atomic():
         by_resident = defaultdict(list)
-        for line in wanted.select_for_update(of=("self",)).select_related("product", "leader").order_by("pk"):
+        for line in wanted.select_for_update(of=("self",)).select_related("product", "leader__head_link").order_by("pk"):
             by_resident[(line.pickup_point_id, line.resident_id)].append(line)
         steps = []
         for index, (handover, code) in sorted(enumerate(zip(handovers, hashes)), key=lambda item: (item[1][0].at, item[0])):
@@ -727,20 +727,16 @@ def _head_leader_id(line: PickupLine) -> int | None:
     return link.head_leader_id if link else None
 
 
-def _accrue(lines: list[PickupLine], now: datetime, *, collected: bool) -> None:
-    """Bring each line's commission in line with its collected, unrefunded units, in a few queries per batch.
+def _accrue_in_steps(steps: list[tuple[list[PickupLine], datetime]], *, collected: bool,
+                     refunds_in_steps: list[dict[int, int]] | None = None) -> None:
+    """Bring each line's commission in line with its collected, unrefunded units, for steps of lines,
+    each at its moment, in order (moments not decreasing): the entries and rates of accruing each step
+    in turn, with the queries of one batch.
 
     Before settlement the accrual itself changes (a new collection also restarts the settlement
     wait); after it, a lower amount adds a clawback entry for the difference, to the next statement.
-    The lines must be locked by the caller (select_for_update) and come with leader and product.
-    """
-    _accrue_in_steps([(lines, now)], collected=collected)
-
-
-def _accrue_in_steps(steps: list[tuple[list[PickupLine], datetime]], *, collected: bool,
-                     refunds_in_steps: list[dict[int, int]] | None = None) -> None:
-    """_accrue for steps of lines, each at its moment, in order (moments not decreasing): the
-    entries and rates of accruing each step in turn, with the queries of one batch.
+    The lines must be locked by the caller (select_for_update) and come with product, leader and the
+    leader's head link (select_related "leader__head_link": else each line's bonus costs a query).
 
     refunds_in_steps: the units per line that each step's approved claims refund, already recorded
     as approved; a step counts its own and the earlier steps' refunds, not the later steps'.
@@ -958,7 +954,7 @@ def _decide(user, decisions: list[ClaimDecision], now: datetime | None, *, field
         for chunk in _chunks(sorted({decision.claim_id for decision in decisions})):
             for claim in (
                 Claim.objects.select_for_update(of=("self", "pickup_line"))
-                .select_related("pickup_line__leader", "pickup_line__product")
+                .select_related("pickup_line__leader__head_link", "pickup_line__product")
                 .filter(pk__in=chunk)
                 .order_by("pk")
             ):

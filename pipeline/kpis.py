@@ -66,7 +66,7 @@ def day_kpis(delivery_date: date) -> dict:
         units=Sum("quantity"), amount=Sum("refund_amount")
     )
     routes = Route.objects.filter(plan__delivery_date=delivery_date).aggregate(
-        count=Count("id"), vehicles=Count("vehicle", distinct=True), metres=Sum("distance_m")
+        count=Count("id"), vehicles=Count("vehicle", distinct=True), metres=Sum("distance_m"), cost=Sum("cost")
     )
     stops = list(RouteStop.objects.filter(route__plan__delivery_date=delivery_date).select_related("pickup_point"))
     delivered_stops = [stop for stop in stops if stop.delivered_at is not None]
@@ -112,6 +112,7 @@ def day_kpis(delivery_date: date) -> dict:
         "vehicles_used": routes["vehicles"],
         "routes": routes["count"],
         "km": km,
+        "delivery_cost": _money(routes["cost"]),  # the vans' day and km costs, as planned
         "km_per_order": round(km / orders, 2) if orders else None,
         "stops": len(stops),
         "stops_delivered": len(delivered_stops),

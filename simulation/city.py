@@ -157,7 +157,7 @@ def busiest_load(city: City) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return crates + ZONES, per_point([p.weight_g / 1000 for p in products]), per_point([p.volume_ml / 1000 for p in products])
 
 
-def add_fleet(rng: random.Random, city: City, fleet: Fleet) -> int:
+def add_fleet(city: City, fleet: Fleet) -> int:
     """Each depot's vans with a driver: the fleet's count, else enough for the depot's busy day (by
     crates, weight and volume, and by the time its stops take within a shift) and a spare. The vans are the fleet's
     (by default 4.2 m box vans, see Fleet), with chilled and frozen compartments: nearly every
@@ -177,8 +177,8 @@ def add_fleet(rng: random.Random, city: City, fleet: Fleet) -> int:
             van = Vehicle.objects.create(
                 code=f"{depot.code}-V{number:02d}", depot=depot, capacity_kg=fleet.payload_kg, capacity_litres=fleet.volume_litres,
                 capacity_crates=fleet.crates, has_chilled_zone=True, has_frozen_zone=True,
-                shift_start=fleet.shift_start, shift_end=fleet.shift_end, cost_per_km=rng.choice([2, 3]),
-                fixed_cost=Decimal(200),
+                shift_start=fleet.shift_start, shift_end=fleet.shift_end, cost_per_km=fleet.cost_per_km,
+                fixed_cost=fleet.fixed_cost,
             )
             Driver.objects.create(
                 user=_staff(f"driver-{van.code.lower()}", Role.DRIVER), vehicle=van,
@@ -194,7 +194,7 @@ def build_city(seed: int, shape: CityShape, first_day: date, history_days: int, 
     city = seed_city(stream(seed, None, "city"), array_stream(seed, None, "city"), shape, locale)
     with transaction.atomic():
         add_suppliers(stream(seed, None, "suppliers"), city, locale)
-        add_fleet(stream(seed, None, "fleet"), city, scenario.fleet)
+        add_fleet(city, scenario.fleet)
         buyer = _staff("buyer", Role.PROCUREMENT)
         clerk = _staff("warehouse", Role.WAREHOUSE)
         history = seed_history(array_stream(seed, None, "history"), city, first_day, history_days)

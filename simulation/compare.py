@@ -33,7 +33,8 @@ class Kpi:
 
 KPIS = [
     Kpi("gmv", _("GMV"), "¥", "higher"),
-    Kpi("margin", _("Margin after refunds"), "¥", "higher"),
+    Kpi("margin", _("Margin after refunds and delivery"), "¥", "higher"),
+    Kpi("delivery_cost", _("Delivery cost"), "¥", "lower"),
     Kpi("fill_rate", _("Fill rate"), "%", "higher"),
     Kpi("waste_units", _("Waste (units)"), "", "lower"),
     Kpi("km", _("Km driven"), "", "lower"),
@@ -60,16 +61,17 @@ def money(value) -> float:
 
 def run_kpis(summary: dict) -> dict[str, float]:
     """A run's KPIs over its days: totals of money, units and km, means of rates and vans a day.
-    Margin after refunds: GMV less every refund, the goods bought and the commission."""
+    Margin: GMV less every refund, the goods bought, the commission and the delivery runs."""
     days = summary["days"]
     margin = sum(
         money(d["gmv"]) - sum(money(v) for v in d["refunds_by_cause"].values())
-        - money(d["goods_receipt"]["purchase_cost"]) - money(d["commission"])
+        - money(d["goods_receipt"]["purchase_cost"]) - money(d["commission"]) - money(d["delivery_cost"])
         for d in days
     )
     return {
         "gmv": sum(money(d["gmv"]) for d in days),
         "margin": round(margin, 2),
+        "delivery_cost": sum(money(d["delivery_cost"]) for d in days),
         "fill_rate": _mean(d["fill_rate"] for d in days),
         "waste_units": sum(d["waste_units"] for d in days),
         "km": round(sum(d["km"] for d in days), 1),

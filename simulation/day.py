@@ -249,10 +249,38 @@ def receive_at_points(sim: SimCity, day: date, seed: int, quiet: bool) -> dict:
 def collect(sim: SimCity, day: date, seed: int, quiet: bool) -> dict:
     """D daytime: residents come with their codes, except the no-shows; the leader's device checks
     each code. Whether a resident comes, and when, is the resident's own draw. Each leader's day
-    of hand-overs goes through collect_many at once, which writes what they would one by one."""
-    codes = INBOX.pop(day, {})
+    of hand-overs goes through collect_many at once, which writes what they would one by one.
+    Yesterday's no-shows who answer their leader's reminder come first (`collect_late`)."""
+    yesterday = day - timedelta(days=1)
+    late = collect_late(sim, yesterday, seed, quiet) if yesterday in INBOX else 0  # the first day has no yesterday
+    no_show_rate = {
+        point.pk: stream(seed, day, "no-show rate", point.code).uniform(*sim.scenario.no_show) for point in sim.city.points
+    }
+    collected, no_shows = _hand_over(
+        sim, day, day, quiet, lambda point, resident: stream(seed, day, "collection", point.code, resident),
+        comes=lambda point, rng: rng.random() >= no_show_rate[point.pk],
+    )
+    return {"residents_collected": collected, "no_shows": no_shows, "collected_late": late}
+
+
+def collect_late(sim: SimCity, delivery_day: date, seed: int, quiet: bool) -> int:
+    """The day after a delivery: the leader reminds whoever did not come (the point holds their goods
+    for PICKUP_RETURN_AFTER_DAYS), and the scenario's `late_pickup` share of them comes by."""
+    collected, _stayed_away = _hand_over(
+        sim, delivery_day, delivery_day + timedelta(days=1), quiet,
+        lambda point, resident: stream(seed, delivery_day, "late collection", point.code, resident),
+        comes=lambda point, rng: rng.random() < sim.scenario.late_pickup,
+    )
+    INBOX.pop(delivery_day, None)  # whoever has not come by now does not come
+    return collected
+
+
+def _hand_over(sim: SimCity, delivery_day: date, day: date, quiet: bool, resident_stream, comes) -> tuple[int, int]:
+    """The residents still owed goods of `delivery_day` who come on `day` (by `comes(point, rng)` on
+    their own stream), each at a random moment of the point's opening hours; (collected, stayed away)."""
+    codes = INBOX[delivery_day]
     waiting = (
-        PickupLine.objects.filter(delivery_date=day, pickup_point__in=sim.city.points)
+        PickupLine.objects.filter(delivery_date=delivery_day, pickup_point__in=sim.city.points, returned_at__isnull=True)
         .annotate(left=F("ordered_quantity") - F("shortage_quantity") - F("missing_quantity") - F("collected_quantity"))
         .filter(left__gt=0)
         .values_list("pickup_point_id", "resident_id", "resident__phone_hash")
@@ -260,25 +288,24 @@ def collect(sim: SimCity, day: date, seed: int, quiet: bool) -> dict:
         .order_by("pickup_point_id", "resident_id")
     )
     points = {point.pk: point for point in sim.city.points}
-    no_show_rate = {point.pk: stream(seed, day, "no-show rate", point.code).uniform(*sim.scenario.no_show) for point in points.values()}
-    no_shows = 0
+    stayed_away = 0
     by_leader = defaultdict(list)
     for point_id, resident_id, resident in waiting:
-        rng = stream(seed, day, "collection", points[point_id].code, resident)
-        if rng.random() < no_show_rate[point_id]:
-            no_shows += 1
-            continue
         point = points[point_id]
+        rng = resident_stream(point, resident)
+        if not comes(point, rng):
+            stayed_away += 1
+            continue
         opens = at(day, point.opens_at.hour, point.opens_at.minute) + timedelta(hours=1)
         window = (at(day, point.closes_at.hour) - opens).total_seconds()
         by_leader[sim.city.leader_of[point_id]].append(pickup_services.Handover(
             point_id, codes[resident_id], opens + timedelta(seconds=rng.uniform(0, window))
         ))
     collected = sum(concurrency.each(
-        lambda batch: pickup_services.collect_many(user=batch[0], delivery_date=day, handovers=batch[1]),
+        lambda batch: pickup_services.collect_many(user=batch[0], delivery_date=delivery_day, handovers=batch[1]),
         _bar(list(by_leader.items()), "  collection", quiet),
     ))
-    return {"residents_collected": collected, "no_shows": no_shows}
+    return collected, stayed_away
 
 
 def resident_claims(sim: SimCity, day: date, seed: int) -> dict:

@@ -122,7 +122,11 @@ def run_simulation(options: SimulationOptions) -> dict:
     with override_settings(PICKUP_CODE_SENDER=codes.SENDER, ROUTING_SOLVER_MAX_ITERATIONS=route_iterations, **scenario.settings()):
         for day in tqdm(days, desc=f"{options.city} city", unit="day", disable=options.quiet, dynamic_ncols=True):
             records[day] = simulate_day(sim, day, options.seed, options.quiet)
-        wind_down = [{"date": d.isoformat(), **phases.morning_jobs(d)} for d in phases.wind_down_days(days[-1])]
+        wind_down = []
+        for morning in phases.wind_down_days(days[-1]):
+            wind_down.append({"date": morning.isoformat(), **phases.morning_jobs(morning)})
+            if morning - timedelta(days=1) == days[-1]:  # the last day's no-shows still come the day after
+                wind_down[-1]["collected_late"] = phases.collect_late(sim, days[-1], options.seed, options.quiet)
     summary = {
         "city": options.city, "seed": options.seed, "days_simulated": options.days,
         "scenario": scenario.name, "route_iterations": route_iterations, "reproducible": route_iterations is not None, "first_day": first_day.isoformat(),

@@ -8,7 +8,8 @@ A scenario file holds only what it changes; everything else stays as the base ci
     route_iterations = 20000    # the route search's budget per search (reproducible)
     purchasing = "newsvendor"   # or "mean" (order up to the forecast's mean) or "service_level"
     service_level = 0.95        # with purchasing = "service_level": the quantile bought up to
-    no_show = [0.02, 0.10]      # per point, the share of residents who never come, drawn in this range
+    no_show = [0.02, 0.10]      # per point, the share of residents who do not come on the delivery day, drawn in this range
+    late_pickup = 0.85          # of those, the share who come the next day, when their leader reminds them
     claim_share = 0.005         # collected lines a resident claims on
     commission_tiers = {ordinary = [[0, 0.06], [30000, 0.08]], core = [[0, 0.10]]}  # PICKUP_COMMISSION_TIERS
 
@@ -17,6 +18,8 @@ A scenario file holds only what it changes; everything else stays as the base ci
     crates = 200                # a van's capacity in crates
     payload_kg = 1800           # and in weight and volume
     volume_litres = 16000
+    fixed_cost = 400            # yuan a day a van runs (with its driver), and per km
+    cost_per_km = 1.2
     shift_start = "05:30"
     shift_end = "12:00"
 """
@@ -24,6 +27,7 @@ import json
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from datetime import time
+from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
@@ -46,6 +50,10 @@ class Fleet:
     crates: int = 200
     payload_kg: int = 1800  # a blue-plate light truck's payload
     volume_litres: int = 16000
+    # What a run costs: a 4.2 m van with its driver hired for the morning (城配 rates in Hangzhou, about
+    # 350–450 yuan a day), and diesel at about 11 l/100 km and 7.5 yuan/l plus tyres and wear a km.
+    fixed_cost: Decimal = Decimal(400)
+    cost_per_km: Decimal = Decimal("1.2")
     shift_start: time = time(5, 30)
     shift_end: time = time(12, 0)
 
@@ -60,6 +68,7 @@ class Scenario:
     purchasing: str = "newsvendor"
     service_level: float | None = None
     no_show: tuple[float, float] = (0.02, 0.10)
+    late_pickup: float = 0.85
     claim_share: float = 0.005
     commission_tiers: dict | None = None  # None: the settings' PICKUP_COMMISSION_TIERS
 
@@ -91,11 +100,11 @@ def _clock(value, where: str) -> time:
 
 def _fleet(raw, where: str) -> Fleet:
     if not isinstance(raw, dict):
-        raise ScenarioError(f"{where}: must be a table of vans, crates, payload_kg, volume_litres, shift_start, shift_end")
+        raise ScenarioError(f"{where}: must be a table of vans, crates, payload_kg, volume_litres, fixed_cost, cost_per_km, shift_start, shift_end")
     unknown = set(raw) - {f.name for f in fields(Fleet)}
     if unknown:
         raise ScenarioError(
-            f"{where}.{min(unknown)}: not a fleet setting (vans, crates, payload_kg, volume_litres, shift_start, shift_end)"
+            f"{where}.{min(unknown)}: not a fleet setting (vans, crates, payload_kg, volume_litres, fixed_cost, cost_per_km, shift_start, shift_end)"
         )
     fleet = Fleet()
     if "vans" in raw:
@@ -103,6 +112,9 @@ def _fleet(raw, where: str) -> Fleet:
     for name, low, high in (("crates", 10, 2000), ("payload_kg", 100, 50_000), ("volume_litres", 1000, 200_000)):
         if name in raw:
             fleet = replace(fleet, **{name: _number(raw[name], f"{where}.{name}", low, high, integer=True)})
+    for name, low, high in (("fixed_cost", 0, 100_000), ("cost_per_km", 0.01, 1000)):
+        if name in raw:  # money: the file's number as written, not its binary float
+            fleet = replace(fleet, **{name: Decimal(str(_number(raw[name], f"{where}.{name}", low, high)))})
     for name in ("shift_start", "shift_end"):
         if name in raw:
             fleet = replace(fleet, **{name: _clock(raw[name], f"{where}.{name}")})
@@ -141,6 +153,8 @@ def parse_scenario(raw: dict, name: str) -> Scenario:
         if low > high:
             raise ScenarioError("no_show: the low end must not be above the high end")
         scenario = replace(scenario, no_show=(float(low), float(high)))
+    if "late_pickup" in raw:
+        scenario = replace(scenario, late_pickup=float(_number(raw["late_pickup"], "late_pickup", 0, 1)))
     if "claim_share" in raw:
         scenario = replace(scenario, claim_share=float(_number(raw["claim_share"], "claim_share", 0, 1)))
     if "commission_tiers" in raw:

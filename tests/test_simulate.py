@@ -1,6 +1,6 @@
 """The city simulator end to end: a tiny city for two days through every app, checked against the database."""
 import json
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -9,8 +9,8 @@ from django.db.models import Sum
 
 from catalog.models import PickupPoint
 from grouporders.models import DemandLine, LineStatus, OrderLine, SalesWave
-from pickup.models import PickupCode, Refund, RefundCause
-from routing.models import RouteStop, Vehicle
+from pickup.models import Collection, PickupCode, Refund, RefundCause
+from routing.models import Route, RouteStop, Vehicle
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -144,7 +144,9 @@ def test_a_scenario_file_with_a_mistake_is_refused_naming_the_field(tmp_path):
     bad = tmp_path / "bad.toml"
     for text, field in (("[fleet]\nvans = 0\n", "fleet.vans"), ('purchasing = "cheap"\n', "purchasing"),
                         ("speed = 3\n", "speed"), ("no_show = [0.5, 0.1]\n", "no_show"), ("depots = \n", "bad.toml"),
-                        ("[fleet]\npayload_kg = 10\n", "fleet.payload_kg"), ("[fleet]\nlitres = 9\n", "fleet.litres")):
+                        ("[fleet]\npayload_kg = 10\n", "fleet.payload_kg"), ("[fleet]\nlitres = 9\n", "fleet.litres"),
+                        ("late_pickup = 1.5\n", "late_pickup"), ('[fleet]\nfixed_cost = "a lot"\n', "fleet.fixed_cost"),
+                        ("[fleet]\ncost_per_km = 0\n", "fleet.cost_per_km")):
         bad.write_text(text, encoding="utf-8")
         with pytest.raises(CommandError, match=field.replace(".", r"\.")):
             call_command("simulate", scenario=str(bad), city="tiny", days=1, out=str(tmp_path), verbosity=0)
@@ -156,3 +158,31 @@ def test_a_fleet_of_bigger_trucks_says_their_payload_and_volume_as_well_as_their
     fleet = parse_scenario({"fleet": {"crates": 450, "payload_kg": 8000, "volume_litres": 40000}}, "trucks").fleet
     assert (fleet.crates, fleet.payload_kg, fleet.volume_litres) == (450, 8000, 40000)
     assert (parse_scenario({}, "base").fleet.payload_kg, parse_scenario({}, "base").fleet.volume_litres) == (1800, 16000)
+    costs = parse_scenario({"fleet": {"fixed_cost": 800, "cost_per_km": 2.1}}, "trucks").fleet
+    assert (costs.fixed_cost, costs.cost_per_km) == (Decimal(800), Decimal("2.1"))  # money as written, not 2.100000000000000088
+
+
+def test_no_shows_reminded_by_their_leader_come_the_next_day_while_the_point_holds_their_goods(tmp_path, settings):
+    """With every reminded resident coming back (late_pickup = 1), nothing is left to return: each
+    day's no-shows collect the next day, the last day's during the wind-down, and the delivery cost
+    is what the routes cost."""
+    settings.ROUTING_SOLVER_TIME_LIMIT_SECONDS = 0.5
+    scenario = tmp_path / "reminded.toml"
+    scenario.write_text('name = "都来补取"\nno_show = [0.2, 0.3]\nlate_pickup = 1\n[fleet]\nfixed_cost = 300\ncost_per_km = 1.5\n',
+                        encoding="utf-8")
+    call_command("simulate", scenario=str(scenario), city="tiny", days=2, seed=3, out=str(tmp_path), history_days=7, verbosity=0)
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    first, second = summary["days"]
+    assert first["collection"]["no_shows"] > 0 and first["collection"]["collected_late"] == 0
+    assert second["collection"]["collected_late"] == first["collection"]["no_shows"]
+    assert summary["wind_down"][0]["collected_late"] == second["collection"]["no_shows"] > 0
+    for day in summary["days"]:
+        assert day["pickup_rate"] == 1 and _money(day["refunds_by_cause"]["uncollected"]) == 0
+        assert day["waste_uncollected_units"] == 0
+        delivery_date = date.fromisoformat(day["delivery_date"])
+        late = Collection.objects.filter(pickup_line__delivery_date=delivery_date, collected_at__date=delivery_date + timedelta(days=1))
+        assert late.exists()  # handed over the day after, with the delivery day's codes
+        routes = Route.objects.filter(plan__delivery_date=delivery_date)
+        assert _money(day["delivery_cost"]) == sum(
+            ((Decimal(300) + Decimal("1.5") * route.distance_m / 1000).quantize(Decimal("0.01")) for route in routes), Decimal(0)
+        ) > 0

@@ -4,6 +4,7 @@ Every phase takes the simulated moment it happens at (`now=`/`at=`/`received_at=
 instead of freezing time: the clock runs D-1 evening (forecast, purchase, receipt, cutoff) to D
 (deliveries, collection, claims), and the next mornings' jobs return and settle.
 """
+import math
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -34,6 +35,8 @@ FORECAST_HISTORY_DAYS = 28
 SUPPLIER_SHORT_SHARE = 0.15  # purchase order lines the supplier delivers short
 QC_REJECT_SHARE = 0.2  # lines of fresh goods with some units rejected at QC
 TRANSIT_DAMAGE_SHARE = 0.01  # products at a stop of which one unit arrives broken
+TRAFFIC_SPREAD = 0.25  # a leg's drive time varies by about a quarter of the plan's (log-normal)
+INCIDENT_SHARE = 0.02  # legs held up 20–50 minutes by a breakdown or a jam
 CLAIM_APPROVAL = 0.8
 SHORT_DELIVERY_NOTE = "the supplier will not deliver the rest"  # the buyer closes an order delivered short
 MARKET_FULL_NOTE = "the market has nothing left for tonight"
@@ -176,17 +179,23 @@ def deliver(sim: SimCity, day: date, seed: int, quiet: bool) -> dict:
         .order_by("route_id", "sequence")
     )
     sku = {product.pk: product.sku for product in sim.city.products}
-    delay = {}
+    delay, left_last = {}, {}
     damaged = 0
     confirmations = []  # (driver, stop, arrived at, broken products)
     for stop in stops:
         if stop.route_id not in delay:
             late = stream(seed, day, "departure", stop.route.vehicle.code).gauss(2, 8)
             delay[stop.route_id] = timedelta(minutes=max(0.0, late))  # late leaving the depot
+            left_last[stop.route_id] = stop.route.departure_at
         rng = stream(seed, day, "traffic", stop.pickup_point.code)
-        delay[stop.route_id] += timedelta(minutes=rng.expovariate(1 / 1.5))  # traffic
-        if rng.random() < 0.03:
-            delay[stop.route_id] += timedelta(minutes=rng.uniform(20, 50))  # a breakdown or a jam
+        # The plan's drive times are the streets' averages: a leg takes them times a factor of mean 1;
+        # a driver ahead of the plan waits at the point rather than arriving before the ETA.
+        leg = stop.eta - left_last[stop.route_id]
+        left_last[stop.route_id] = stop.departure_at
+        traffic = leg * (math.exp(rng.gauss(-TRAFFIC_SPREAD**2 / 2, TRAFFIC_SPREAD)) - 1)
+        if rng.random() < INCIDENT_SHARE:
+            traffic += timedelta(minutes=rng.uniform(20, 50))  # a breakdown or a jam
+        delay[stop.route_id] = max(timedelta(0), delay[stop.route_id] + traffic)
         driver = stop.route.driver.user if stop.route.driver else sim.city.operator
         arrived = stop.eta + delay[stop.route_id]
         broken = [

@@ -186,3 +186,15 @@ def test_no_shows_reminded_by_their_leader_come_the_next_day_while_the_point_hol
         assert _money(day["delivery_cost"]) == sum(
             ((Decimal(300) + Decimal("1.5") * route.distance_m / 1000).quantize(Decimal("0.01")) for route in routes), Decimal(0)
         ) > 0
+
+
+def test_light_points_make_long_routes(tmp_path):
+    """The fleet is not a fixed few stops a van: when the points' loads are light (a small city at
+    15 % of its demand, ~6 crates a point), each van carries what its crates and shift allow."""
+    scenario = tmp_path / "light.toml"
+    scenario.write_text('name = "轻载团点"\ndemand_scale = 0.15\n', encoding="utf-8")
+    call_command("simulate", scenario=str(scenario), city="small", days=1, seed=7, out=str(tmp_path), history_days=7, verbosity=0)
+    day = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))["days"][0]
+    stops = [route.stops.count() for route in Route.objects.filter(plan__delivery_date=day["delivery_date"])]
+    assert day["stops_delivered"] == sum(stops) == 100  # every point served
+    assert max(stops) >= 15 and sum(stops) / len(stops) >= 12

@@ -148,6 +148,16 @@ def route_map(depot: Depot, delivery_date: date, size: int = 420):
     return _svg("".join(body), size, size)
 
 
+def _daily_maps(summary: dict) -> list[dict]:
+    """Every simulated day's routes, a small map per depot, to see how the plans change from day to day."""
+    depots = list(Depot.objects.filter(code__startswith=CODE_PREFIX).order_by("code"))
+    return [
+        {"day": d["delivery_date"], "vans": d["vehicles_used"], "km": d["km"],
+         "maps": [(depot, route_map(depot, date.fromisoformat(d["delivery_date"]), size=220)) for depot in depots]}
+        for d in summary["days"]
+    ]
+
+
 def _depots(summary: dict, base_url: str) -> list[dict]:
     """Per depot, for the last simulated day: its map and the documents of its routes."""
     day = date.fromisoformat(summary["days"][-1]["delivery_date"])
@@ -210,6 +220,7 @@ def render(summary: dict, *, base_url: str) -> str:
     }
     return render_to_string("simulation/report.html", {
         "s": summary, "days": days, "charts": charts, "depots": _depots(summary, base_url), "base_url": base_url,
+        "daily_maps": _daily_maps(summary),
         "last_day": days[-1]["delivery_date"], "city_label": CITY_LABELS.get(summary["city"], summary["city"]),
         "step_rows": _timing_rows(days, lambda d: {s["name"]: s for s in d["pipeline"]["steps"]}, STEP_LABELS),
         "phase_rows": _timing_rows(days, lambda d: d["timings"]["phases"], PHASE_LABELS),

@@ -55,6 +55,9 @@ def test_every_day_runs_the_whole_cycle_and_the_summary_matches_the_database(sim
 
     for section in ('id="kpis"', 'id="charts"', 'id="timings"', 'id="routes"', "<svg", "汇总拣货单", "分拣单", "司机页面"):
         assert section in html
+    # Each day's routes, a map per depot: two days, two depots.
+    daily = html.split('id="daily-routes"')[1].split('id="routes"')[0]
+    assert "每日路线" in html and daily.count("<h3>") == 2 and daily.count("<svg") == 4
     # In Chinese by default, with the Chinese city's names: depots, pickup points on the maps' links, money as ¥.
     assert '<html lang="zh-hans">' in html and "城市模拟" in html and "网格仓" in html and "¥" in html
     assert all(any("\u4e00" <= ch <= "\u9fff" for ch in point.name) for point in PickupPoint.objects.all())

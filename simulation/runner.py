@@ -119,7 +119,10 @@ def run_simulation(options: SimulationOptions) -> dict:
     sim = watch.run("build_city", build_city, options.seed, shape, first_day, options.history_days, options.locale, scenario)
     days = [first_day + timedelta(days=n) for n in range(options.days)]
     records = {}
-    with override_settings(PICKUP_CODE_SENDER=codes.SENDER, ROUTING_SOLVER_MAX_ITERATIONS=route_iterations, **scenario.settings()):
+    # DEBUG's query log formats every statement's SQL, bulk writes of thousands of rows included:
+    # about a tenth of a simulated day, and nobody reads it in a batch run.
+    with override_settings(DEBUG=False, PICKUP_CODE_SENDER=codes.SENDER, ROUTING_SOLVER_MAX_ITERATIONS=route_iterations,
+                           **scenario.settings()):
         for day in tqdm(days, desc=f"{options.city} city", unit="day", disable=options.quiet, dynamic_ncols=True):
             records[day] = simulate_day(sim, day, options.seed, options.quiet)
         wind_down = []

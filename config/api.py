@@ -142,6 +142,11 @@ def not_found(request, exc):
     return _error(request, 404, _("not found"), code="not_found")
 
 
+def unknown_path(request, path: str):
+    """Any other path under /api/: a JSON 404 like the API's own, not the site's HTML page."""
+    return _error(request, 404, _("no API endpoint at this path"), field="path", code="unknown_path")
+
+
 # Backstops: a number too large for the database, or a row the services did not foresee, is still
 # the client's input, so it answers 4xx rather than 500.
 @api.exception_handler(OverflowError)

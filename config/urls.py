@@ -1,15 +1,16 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 import core.views
 import pipeline.views
 import warehouse.views
 
-from .api import api
+from .api import api, unknown_path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
+    re_path(r"^api/(?P<path>.*)$", unknown_path),  # after the API's own routes: they win
     path("accounts/", include("django.contrib.auth.urls")),
     # POST language=zh-hans|en: the language switch in every page's header (kept in the session).
     path("i18n/", include("django.conf.urls.i18n")),

@@ -64,6 +64,14 @@ def test_an_unknown_order_is_404_not_found_in_both_languages(leader_api, network
     assert chinese.json()["detail"] != english.json()["detail"]
 
 
+def test_an_unknown_api_path_is_a_json_404_not_the_sites_page(leader_api):
+    for path in ("/api/no-such-thing", "/api/orders/1/nothing/here"):
+        response = leader_api.get(path, headers={"Accept-Language": "zh-hans"})
+        assert response.status_code == 404 and response["Content-Type"].startswith("application/json")
+        assert response.json() == {"detail": "该路径下没有 API 接口", "field": "path", "code": "unknown_path"}
+    assert leader_api.get("/api/orders/999999").json()["code"] == "order_not_found"  # the API's own routes still answer
+
+
 @pytest.mark.parametrize("language, text", [("zh-hans", "需要以下角色之一：运营"), ("en", "one of the roles: operator")])
 def test_a_missing_role_is_403_role_required_naming_the_roles(db, language, text):
     from tests.conftest import ApiClient, make_user

@@ -2,8 +2,8 @@
 suppliers with their terms, vans with drivers, staff, the demand history; and removing an earlier city.
 """
 import random
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time
 from decimal import Decimal
 
 import numpy as np
@@ -157,12 +157,14 @@ def busiest_load(city: City) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return crates + ZONES, per_point([p.weight_g / 1000 for p in products]), per_point([p.volume_ml / 1000 for p in products])
 
 
-def add_fleet(city: City, fleet: Fleet) -> int:
+def add_fleet(city: City, fleet: Fleet, loaded_at: time) -> int:
     """Each depot's vans with a driver: the fleet's count, else enough for the depot's busy day (by
     crates, weight and volume, and by the time its stops take within a shift) and a spare. The vans are the fleet's
     (by default 4.2 m box vans, see Fleet), with chilled and frozen compartments: nearly every
-    point orders some chilled and frozen goods each day."""
+    point orders some chilled and frozen goods each day. They leave when the night's goods are
+    loaded (`loaded_at`), if that is after their shift's start."""
     vans = 0
+    fleet = replace(fleet, shift_start=max(fleet.shift_start, loaded_at))
     crates, kilograms, litres = busiest_load(city)
     stop_seconds = settings.ROUTING_SERVICE_FIXED_SECONDS + settings.ROUTING_SERVICE_PER_CRATE_SECONDS * crates + DRIVE_BETWEEN_POINTS_S
     shift = datetime.combine(date.min, fleet.shift_end) - datetime.combine(date.min, fleet.shift_start)
@@ -194,7 +196,7 @@ def build_city(seed: int, shape: CityShape, first_day: date, history_days: int, 
     city = seed_city(stream(seed, None, "city"), array_stream(seed, None, "city"), shape, locale)
     with transaction.atomic():
         add_suppliers(stream(seed, None, "suppliers"), city, locale)
-        add_fleet(city, scenario.fleet)
+        add_fleet(city, scenario.fleet, scenario.vans_ready())
         buyer = _staff("buyer", Role.PROCUREMENT)
         clerk = _staff("warehouse", Role.WAREHOUSE)
         history = seed_history(array_stream(seed, None, "history"), city, first_day, history_days)

@@ -30,7 +30,7 @@ from routing.models import Vehicle
 from . import codes, concurrency, report
 from . import day as phases
 from .city import CITIES, build_city, flush_city
-from .scenario import BASE, Scenario
+from .scenario import BASE, Scenario, orders_placed_by
 
 ROUTE_ITERATIONS = 5000
 
@@ -107,8 +107,11 @@ def run_simulation(options: SimulationOptions) -> dict:
     scenario = options.scenario
     if options.lines_per_day:
         shape = replace(shape, lines_per_day=options.lines_per_day)
-    shape = replace(shape, lines_per_day=round(shape.lines_per_day * scenario.demand_scale), depots=scenario.depots or shape.depots)
-    route_iterations = scenario.route_iterations or options.route_iterations
+    # An earlier cutoff loses the lines residents would have ordered after it (a later one gains some).
+    taken_in = orders_placed_by(scenario.cutoff) if scenario.cutoff else 1.0
+    shape = replace(shape, lines_per_day=round(shape.lines_per_day * scenario.demand_scale * taken_in),
+                    depots=scenario.depots or shape.depots)
+    route_iterations = None if scenario.solver_seconds else scenario.route_iterations or options.route_iterations
     started = time.perf_counter()
     watch = Stopwatch()
     watch.run("flush", flush_city)

@@ -6,6 +6,9 @@ A scenario file holds only what it changes; everything else stays as the base ci
     depots = 2                  # depots the city's points are split among
     demand_scale = 1.2          # order lines a day, as a share of the city's
     route_iterations = 20000    # the route search's budget per search (reproducible)
+    solver_seconds = 30         # or a time limit per depot instead, as in production (runs then differ)
+    cutoff = "22:00"            # the order cutoff the evening before delivery (ORDER_CUTOFF_TIME, 23:00)
+    picking_hours = 6           # the depot's night: from the cutoff until the vans can be loaded
     purchasing = "newsvendor"   # or "mean" (order up to the forecast's mean) or "service_level"
     service_level = 0.95        # with purchasing = "service_level": the quantile bought up to
     no_show = [0.02, 0.10]      # per point, the share of residents who do not come on the delivery day, drawn in this range
@@ -26,8 +29,10 @@ A scenario file holds only what it changes; everything else stays as the base ci
 import json
 import tomllib
 from dataclasses import dataclass, field, fields, replace
-from datetime import time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+
+import numpy as np
 from pathlib import Path
 
 from django.conf import settings
@@ -65,6 +70,12 @@ class Scenario:
     depots: int | None = None  # None: the city's own number
     demand_scale: float = 1.0
     route_iterations: int | None = None  # None: the run's own option
+    solver_seconds: float | None = None  # a time limit per route search instead of an iteration budget
+    cutoff: time | None = None  # None: the settings' ORDER_CUTOFF_TIME
+    # From the cutoff, the nightly pipeline, picking and loading of a busy night take this long;
+    # the vans leave no earlier (their shift starts later if need be). Six hours: the default
+    # cutoff at 23:00 has the goods ready at 05:00, for the 05:30 shift (grid depots pick through the night).
+    picking_hours: float = 6.0
     purchasing: str = "newsvendor"
     service_level: float | None = None
     no_show: tuple[float, float] = (0.02, 0.10)
@@ -72,15 +83,42 @@ class Scenario:
     claim_share: float = 0.005
     commission_tiers: dict | None = None  # None: the settings' PICKUP_COMMISSION_TIERS
 
+    def vans_ready(self) -> time:
+        """When the vans can leave the depot: the cutoff, then a busy night's pipeline, picking and loading."""
+        return vans_ready(self.cutoff or settings.ORDER_CUTOFF_TIME, self.picking_hours)
+
     def settings(self) -> dict:
         """The Django settings the scenario overrides for its run."""
         overrides = {"PROCUREMENT_POLICY": self.purchasing, "PROCUREMENT_SERVICE_LEVEL": self.service_level}
+        if self.solver_seconds is not None:
+            overrides["ROUTING_SOLVER_TIME_LIMIT_SECONDS"] = self.solver_seconds
+        if self.cutoff is not None:
+            overrides["ORDER_CUTOFF_TIME"] = self.cutoff
         if self.commission_tiers is not None:
             overrides["PICKUP_COMMISSION_TIERS"] = self.commission_tiers
         return overrides
 
 
 BASE = Scenario()  # the city as it is
+
+# Of the lines residents would order for a day, the share placed by each time of the evening before
+# (an assumption, see the README: most order in the evening after work, the last hour before the
+# usual 23:00 cutoff brings about a tenth, leaders' reminders included); what comes after the cutoff
+# is lost. Relative to the 23:00 cutoff the cities are drawn at.
+ORDERS_PLACED_BY = ((time(18, 0), 0.72), (time(20, 0), 0.82), (time(21, 0), 0.88), (time(22, 0), 0.94),
+                    (time(23, 0), 1.0), (time(23, 59), 1.03))
+
+
+def orders_placed_by(cutoff: time) -> float:
+    """The share of the city's order lines that a cutoff at ``cutoff`` takes in (1.0 at 23:00)."""
+    minutes = [t.hour * 60 + t.minute for t, _share in ORDERS_PLACED_BY]
+    return float(np.interp(cutoff.hour * 60 + cutoff.minute, minutes, [share for _t, share in ORDERS_PLACED_BY]))
+
+
+def vans_ready(cutoff: time, picking_hours: float) -> time:
+    """When a busy night's goods are loaded, on the delivery day's morning (00:00 if before midnight)."""
+    minutes = max(0, round(cutoff.hour * 60 + cutoff.minute + picking_hours * 60) - 24 * 60)
+    return time(min(minutes // 60, 23), minutes % 60)
 
 
 def _number(value, where: str, low: float, high: float | None = None, integer: bool = False):
@@ -137,6 +175,21 @@ def parse_scenario(raw: dict, name: str) -> Scenario:
         scenario = replace(scenario, demand_scale=_number(raw["demand_scale"], "demand_scale", 0.05, 20))
     if "route_iterations" in raw:
         scenario = replace(scenario, route_iterations=_number(raw["route_iterations"], "route_iterations", 1, integer=True))
+    if "solver_seconds" in raw:
+        if "route_iterations" in raw:
+            raise ScenarioError("solver_seconds: give a time limit or route_iterations, not both")
+        scenario = replace(scenario, solver_seconds=float(_number(raw["solver_seconds"], "solver_seconds", 0.1, 3600)))
+    if "cutoff" in raw:
+        cutoff = _clock(raw["cutoff"], "cutoff")
+        if not ORDERS_PLACED_BY[0][0] <= cutoff <= ORDERS_PLACED_BY[-1][0]:
+            raise ScenarioError(f"cutoff: must be in the evening before delivery, 18:00–23:59, not {raw['cutoff']!r}")
+        scenario = replace(scenario, cutoff=cutoff)
+    if "picking_hours" in raw:
+        scenario = replace(scenario, picking_hours=float(_number(raw["picking_hours"], "picking_hours", 0.5, 12)))
+    ready, shift_end = scenario.vans_ready(), scenario.fleet.shift_end
+    if datetime.combine(date.min, shift_end) - datetime.combine(date.min, max(ready, scenario.fleet.shift_start)) < timedelta(hours=2):
+        raise ScenarioError(f"picking_hours: the goods are loaded at {ready:%H:%M}, less than 2 hours before the vans' "
+                            f"shift ends at {shift_end:%H:%M}")
     if "purchasing" in raw:
         if raw["purchasing"] not in PURCHASING_POLICIES:
             raise ScenarioError(f"purchasing: one of {', '.join(PURCHASING_POLICIES)}, not {raw['purchasing']!r}")

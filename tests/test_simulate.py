@@ -149,7 +149,9 @@ def test_a_scenario_file_with_a_mistake_is_refused_naming_the_field(tmp_path):
                         ("speed = 3\n", "speed"), ("no_show = [0.5, 0.1]\n", "no_show"), ("depots = \n", "bad.toml"),
                         ("[fleet]\npayload_kg = 10\n", "fleet.payload_kg"), ("[fleet]\nlitres = 9\n", "fleet.litres"),
                         ("late_pickup = 1.5\n", "late_pickup"), ('[fleet]\nfixed_cost = "a lot"\n', "fleet.fixed_cost"),
-                        ("[fleet]\ncost_per_km = 0\n", "fleet.cost_per_km")):
+                        ("[fleet]\ncost_per_km = 0\n", "fleet.cost_per_km"), ('cutoff = "17:00"\n', "cutoff"),
+                        ('cutoff = "25:00"\n', "cutoff"), ("solver_seconds = 5\nroute_iterations = 100\n", "solver_seconds"),
+                        ('cutoff = "23:59"\npicking_hours = 11\n', "picking_hours")):
         bad.write_text(text, encoding="utf-8")
         with pytest.raises(CommandError, match=field.replace(".", r"\.")):
             call_command("simulate", scenario=str(bad), city="tiny", days=1, out=str(tmp_path), verbosity=0)
@@ -201,3 +203,40 @@ def test_light_points_make_long_routes(tmp_path):
     stops = [route.stops.count() for route in Route.objects.filter(plan__delivery_date=day["delivery_date"])]
     assert day["stops_delivered"] == sum(stops) == 100  # every point served
     assert max(stops) >= 15 and sum(stops) / len(stops) >= 12
+
+
+def test_an_earlier_cutoff_takes_fewer_orders_and_a_long_night_starts_the_vans_later(tmp_path):
+    """The cutoff scenario: the wave closes at the scenario's time, the lines residents would order
+    after it are lost, and the vans wait for the night's picking (cutoff + picking_hours)."""
+    from datetime import time
+
+    from django.utils import timezone
+
+    from simulation.scenario import orders_placed_by, vans_ready
+
+    assert orders_placed_by(time(23, 0)) == 1.0 and orders_placed_by(time(22, 0)) == 0.94
+    assert orders_placed_by(time(18, 0)) < orders_placed_by(time(21, 30)) < orders_placed_by(time(23, 30))
+    assert vans_ready(time(23, 0), 6) == time(5, 0) and vans_ready(time(20, 0), 2) == time(0, 0)
+
+    scenario = tmp_path / "early.toml"
+    scenario.write_text('name = "21点截单"\ncutoff = "21:00"\npicking_hours = 9\n', encoding="utf-8")
+    call_command("simulate", scenario=str(scenario), city="tiny", days=1, seed=3, out=str(tmp_path), history_days=7, verbosity=0)
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    day = date.fromisoformat(summary["days"][0]["delivery_date"])
+    assert summary["network"]["lines_per_day_target"] == round(500 * 0.88)
+    wave = SalesWave.objects.filter(delivery_date=day, deals__product__sku__startswith="DEMO-").distinct().get()
+    assert timezone.localtime(wave.cutoff_at).time() == time(21, 0)
+    assert set(Vehicle.objects.filter(depot__code__startswith="DEMO-").values_list("shift_start", flat=True)) == {time(6, 0)}
+    routes = Route.objects.filter(plan__delivery_date=day)
+    assert routes and all(timezone.localtime(route.departure_at).time() >= time(6, 0) for route in routes)
+
+
+def test_solver_seconds_run_the_route_search_on_the_clock_as_in_production(tmp_path, settings):
+    from simulation.scenario import parse_scenario
+
+    assert parse_scenario({"solver_seconds": 2}, "clock").settings()["ROUTING_SOLVER_TIME_LIMIT_SECONDS"] == 2.0
+    scenario = tmp_path / "clock.toml"
+    scenario.write_text("solver_seconds = 0.5\n", encoding="utf-8")
+    call_command("simulate", scenario=str(scenario), city="tiny", days=1, seed=3, out=str(tmp_path), history_days=7, verbosity=0)
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    assert summary["route_iterations"] is None and summary["reproducible"] is False

@@ -31,10 +31,9 @@ import tomllib
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-
-import numpy as np
 from pathlib import Path
 
+import numpy as np
 from django.conf import settings
 
 from pickup.commission import parse_tiers

@@ -3,7 +3,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import F, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -79,6 +79,11 @@ def manifest(delivery_date: date, pickup_point_id: int) -> list[ManifestProduct]
     )
     products = Product.objects.filter(pk__in=expected).order_by("sku")
     return [ManifestProduct(p.pk, p.sku, p.name, expected[p.pk], received.get(p.pk)) for p in products]
+
+
+def left_at_point():
+    """Units of a pickup line still at the point for the resident, as a query expression."""
+    return F("ordered_quantity") - F("shortage_quantity") - F("missing_quantity") - F("collected_quantity") - F("returned_quantity")
 
 
 def point_lines(delivery_date: date, pickup_point_id: int) -> QuerySet[PickupLine]:

@@ -120,11 +120,6 @@ def _create_pickup_lines(delivery_date: date, pickup_point_id: int | None) -> in
     return created
 
 
-def _left_at_point():
-    """Units still at the point for the resident, as a query expression."""
-    return F("ordered_quantity") - F("shortage_quantity") - F("missing_quantity") - F("collected_quantity") - F("returned_quantity")
-
-
 # --- shortage refunds ------------------------------------------------------------------------------
 
 
@@ -235,7 +230,7 @@ def _open_missing_claims(receipts: list[Receipt], user, now: datetime) -> None:
     lines = (
         PickupLine.objects.select_for_update()
         .filter(delivery_date=receipts[0].delivery_date, pickup_point_id=receipts[0].pickup_point_id, product_id__in=missing)
-        .alias(left=_left_at_point())
+        .alias(left=selectors.left_at_point())
         .filter(left__gt=0)
         .order_by("product_id", "-order_line_id")
     )
@@ -1038,7 +1033,7 @@ def return_uncollected(*, now: datetime | None = None, catch_up_days: int = 30) 
         ensure_pickup_lines(day)
     points = (
         PickupLine.objects.filter(delivery_date__in=list(days), returned_at__isnull=True)
-        .alias(left=_left_at_point())
+        .alias(left=selectors.left_at_point())
         .filter(left__gt=0)
         .values_list("delivery_date", "pickup_point_id")
         .order_by("delivery_date", "pickup_point_id")  # not the model's ordering, which would split groups
@@ -1068,7 +1063,7 @@ def _return_at_point(delivery_date: date, point_id: int, now: datetime, today: d
         lines = list(
             PickupLine.objects.select_for_update(of=("self",))
             .filter(delivery_date=delivery_date, pickup_point_id=point_id, returned_at__isnull=True)
-            .alias(left=_left_at_point())
+            .alias(left=selectors.left_at_point())
             .filter(left__gt=0)
             .select_related("product", "pickup_point")
             .order_by("product_id", "pk")

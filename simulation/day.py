@@ -10,7 +10,6 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import F
 from django.utils import timezone
 from tqdm import tqdm
 
@@ -289,8 +288,8 @@ def _hand_over(sim: SimCity, delivery_day: date, day: date, quiet: bool, residen
     their own stream), each at a random moment of the point's opening hours; (collected, stayed away)."""
     codes = INBOX[delivery_day]
     waiting = (
-        PickupLine.objects.filter(delivery_date=delivery_day, pickup_point__in=sim.city.points, returned_at__isnull=True)
-        .annotate(left=F("ordered_quantity") - F("shortage_quantity") - F("missing_quantity") - F("collected_quantity"))
+        PickupLine.objects.filter(delivery_date=delivery_day, pickup_point__in=sim.city.points)
+        .alias(left=pickup_selectors.left_at_point())
         .filter(left__gt=0)
         .values_list("pickup_point_id", "resident_id", "resident__phone_hash")
         .distinct()

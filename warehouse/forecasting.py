@@ -39,6 +39,14 @@ Model (all series at once; the only Python loop runs over days, never over serie
    median of untruncated series of its volume), an EM step per day.  Such a series' dispersion is
    its volume band's (its own errors, measured on the days it did not sell out, understate the
    demand's spread).  ``censored_mode="exclude"`` leaves sold-out days out like gaps instead.
+3d. Outliers: a day far from the forecast (by more than ``outlier_k`` standard deviations of the
+   series' daily noise) moves a mature series' level as if it were that far only, and its in-sample
+   errors are winsorised the same way: one unflagged holiday or closed day no longer drags the level
+   for weeks or widens every interval.  Days off the forecast on one side in a row are a change:
+   from the third they enter in full, and after a week the level restarts at their mean.
+3e. Yearly season (``yearly_season``), for series with three years or more: the median move from
+   the weeks before the origin's date to each forecast date over the past years, shrunk toward none
+   by how much the years disagree.
 4. Distribution: negative binomial around the mean with a per-series dispersion estimated from
    in-sample lagged forecast errors (method of moments), shrunk toward its volume band's pooled
    value; new series add the remaining uncertainty of their level; promotion days use the same
@@ -59,6 +67,7 @@ Usage::
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -122,6 +131,24 @@ class ForecastConfig:
     censored_max_share: float = 0.02  # above this share of sold-out days a series' own dispersion is not used
     price_prior_weight: float = 5.0  # a group's price elasticity against the overall one, in sum w dx^2 units
     price_window: int = 7  # days before and after a price change compared to measure the elasticity
+    # outliers (an unflagged holiday, a closed station, a data error): once a series has a level of
+    # its own, a day's error enters the level at most this many standard deviations of its daily
+    # noise (sqrt(var0 + phi x forecast), phi from the mean absolute same-weekday difference, which
+    # one outlier moves far less than it moves a variance), and the in-sample errors behind model
+    # choice and dispersion are winsorised at the same width
+    outlier_k: float = 3.0
+    outlier_var0: float = 1.0  # units^2: keeps the bound wide for low-volume (Poisson-like) series
+    outlier_run: int = 3  # days in a row off the forecast on one side that are a change, not outliers
+    shift_k: float = 1.5  # "off the forecast": beyond this many standard deviations
+    shift_days: int = 7  # days in a row off it after which the level restarts at their mean
+    # yearly season (``yearly_season``): the years of history a series needs, the most used, the
+    # days before the origin it is measured against, the days either side of each date, and the
+    # James-Stein constant shrinking it toward none
+    year_min: int = 3
+    year_max: int = 7
+    year_reference: int = 28
+    year_window: int = 1
+    year_shrink: float = 4.0
 
 
 @dataclass
@@ -247,6 +274,7 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
     C = np.zeros((7, n), np.float64)
     SQ = np.zeros(n, np.float64)  # same-weekday differences a week apart: day-to-day noise
     NP = np.zeros(n, np.float64)  # with the slow level drift cancelled
+    SA = np.zeros(n, np.float64)  # their absolute values: a robust scale for outliers
     for a in range(T - Wp, T, 28):
         b = min(a + 28, T)
         a0 = max(a - 7, T - Wp)
@@ -263,6 +291,7 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
             pair = ok[7:] & ok[:-7]
             diff = np.where(pair, yz[7:] - yz[:-7], DTYPE(0))
             SQ += np.einsum("tn,tn->n", diff, diff, dtype=np.float64)
+            SA += np.abs(diff).sum(0, dtype=np.float64)
             NP += pair.sum(0)
             del pair, diff
         del yz, ok
@@ -278,6 +307,9 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
         ratio = mean_d / m_s  # (7, n)
         var_s = np.where(NP > 1, SQ / np.maximum(2 * NP, 1), 0.0)
         phi_s = np.clip(np.where(m_s > 0, var_s / np.maximum(m_s, 1e-12), 1.0), 1.0, 50.0)
+        # E|d| = 2 sd / sqrt(pi) for the difference d of two independent normal days
+        var_a = np.where(NP > 1, (SA / np.maximum(NP, 1)) ** 2 * np.pi / 4, 0.0)
+        phi_a = np.clip(np.where(m_s > 0, var_a / np.maximum(m_s, 1e-12), 1.0), 1.0, 50.0)
     full = (C > 0).all(0) & (m_s > 0)
     glob_num = np.where(full, mean_d, 0).sum(1)
     glob_den = np.where(full, m_s, 0).sum()
@@ -465,6 +497,11 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
     t_eval = T - W
     warm = DTYPE(cfg.trend_warmup)
     one = DTYPE(1)
+    robust = cfg.outlier_k > 0
+    k_out, var0, phi_out = DTYPE(cfg.outlier_k), DTYPE(cfg.outlier_var0), phi_a.astype(DTYPE)
+    out_run = np.zeros((K, n), np.int8)  # signed count of days in a row off the forecast
+    run_sum = np.zeros((K, n), DTYPE)  # their deseasonalised demand
+    run_min, shift_days, shift_k = int(cfg.outlier_run), int(cfg.shift_days), DTYPE(cfg.shift_k)
     for t0 in range(0, T, 64):
         t1 = min(t0 + 64, T)
         yb, pb, cb = days(t0, t1, with_censored=True)
@@ -504,6 +541,10 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
                 y0 = np.where(okf, yt, 0)
                 Fm = F * okf
                 err = y0 - Fm
+                if robust:
+                    bound = np.sqrt(Fm * phi_out + var0)
+                    bound *= k_out
+                    np.clip(err, -bound, bound, out=err)
                 absE += np.abs(err)
                 R2 += err * err
                 SF += Fm
@@ -542,6 +583,24 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
             a = np.maximum(alpha, one / (nseen + b_s))  # (K, n)
             pred = L + phi * B
             e = (z - pred) * ok
+            if robust:  # in deseasonalised units: Var(y / profile) = phi x forecast / profile
+                sd = np.sqrt(np.maximum(pred, 0) * (phi_out * ipd) + var0)
+                sd[:, nseen < p_mature] = np.inf  # a young series' level still moves freely
+                # days off the forecast on the same side in a row (beyond shift_k sd): from the
+                # outlier_run-th on they are a change, not outliers, and enter in full; after
+                # shift_days the level restarts at their mean (a store shut, a station rebuilt:
+                # smoothing built for noise would take months to get there)
+                side = np.where(e > shift_k * sd, 1, np.where(e < -shift_k * sd, -1, 0)).astype(np.int8)
+                go_on = (side != 0) & (side == np.sign(out_run))
+                np.copyto(out_run, np.where(go_on, out_run + side, side), where=ok[None, :])
+                np.copyto(run_sum, np.where(go_on, run_sum + z, np.where(side != 0, z, 0)), where=ok[None, :])
+                np.clip(e, -k_out * sd, k_out * sd, out=e, where=np.abs(out_run) < run_min)
+                restart = np.abs(out_run) >= shift_days
+                if restart.any():
+                    e = np.where(restart, run_sum / np.maximum(np.abs(out_run), 1) - pred, e)
+                    a = np.where(restart, one, a)
+                    B = np.where(restart, 0, B)
+                    out_run[restart] = 0
             a *= e
             L = pred + a
             B = phi * B + (beta * (nseen >= warm)) * a
@@ -713,7 +772,12 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
         mean = mean * np.exp(-elast[:, None] * xf)
     mean = np.where(promo_f, mean * uplift[:, None], mean)
     day_effect = e_grp[code[T:T + h]][:, gid].T.astype(DTYPE)  # (n, h)
-    mean = (mean * day_effect).astype(DTYPE)
+    mean = mean * day_effect
+    if cfg.year_min > 0:
+        season = yearly_season(days, inv_prof, dow, hday, T, h, cfg)
+        if season is not None:
+            mean = mean * season
+    mean = mean.astype(DTYPE)
     size = (1.0 / iota).astype(np.float64)
     qs = nb_quantiles(mean, size, quantiles)
     prof_monday = prof.T.astype(DTYPE)
@@ -725,6 +789,51 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
               "uplift_global": float(u_glob), "profile_tau2": tau2, "dispersion_by_band": (1 / iota_b).tolist(),
               "price_elasticity_by_group": None if elast is None else elast_g.tolist()},
     )
+
+
+def yearly_season(days, inv_prof, dow, hday, T: int, h: int, cfg: ForecastConfig) -> np.ndarray | None:
+    """(n, h) yearly multiplier of each forecast day, or None when no series has the years for one.
+
+    For each of up to ``cfg.year_max`` past years: the deseasonalised demand of the same dates
+    (365.25 days a year back, ``year_window`` days either side) against that of the
+    ``year_reference`` days before the origin's date then: how demand moved from the weeks before
+    the origin to each forecast day in that year.  Ordinary days only (promotion, sold-out and
+    calendar days have effects of their own).  Across the years a series has (at least
+    ``year_min``), the median move, shrunk toward none as a James-Stein estimate: weight m^2 /
+    (m^2 + c v), with v the robust (median absolute deviation) variance of that median.  Seasonal
+    goods (and a city centre's summer holidays) move the same way every year; noise does not."""
+    ref_days, hw = int(cfg.year_reference), int(cfg.year_window)
+    if T - int(round(365.25 * cfg.year_min)) - ref_days < 0:
+        return None
+    moves = []
+    for k in range(1, int(cfg.year_max) + 1):
+        o = T - int(round(365.25 * k))
+        a, b = o - ref_days, o + h + hw
+        if a < 0:
+            break
+        yb, pb = days(a, b)
+        ok = ~np.isnan(yb) & ~pb & ~hday[a:b, None]
+        z = np.where(ok, yb * inv_prof[dow[a:b]], 0).astype(np.float64)
+        ref_n = ok[:ref_days].sum(0)
+        ref = np.where(ref_n >= ref_days // 2, z[:ref_days].sum(0) / np.maximum(ref_n, 1), np.nan)
+        cz = np.concatenate([np.zeros((1, z.shape[1])), np.cumsum(z, 0)])
+        cn = np.concatenate([np.zeros((1, z.shape[1])), np.cumsum(ok, 0)])
+        lo = ref_days + np.arange(h) - hw  # window of forecast day j: rows lo .. lo + 2 hw
+        s_, n_ = cz[lo + 2 * hw + 1] - cz[lo], cn[lo + 2 * hw + 1] - cn[lo]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            moves.append(np.where((n_ > 0) & (ref > 0), s_ / np.maximum(n_, 1) / ref, np.nan).T)  # (n, h)
+    if len(moves) < cfg.year_min:
+        return None
+    R = np.stack(moves)  # (years, n, h)
+    years = np.isfinite(R).sum(0)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN cells: no factor
+        m = np.nanmedian(R, 0) - 1.0
+        mad = np.nanmedian(np.abs(R - 1.0 - m), 0) * 1.4826
+    v = mad ** 2 * (np.pi / 2) / np.maximum(years, 1)  # variance of a median of `years` values
+    with np.errstate(invalid="ignore", divide="ignore"):
+        w = np.where(years >= cfg.year_min, m * m / (m * m + cfg.year_shrink * v), 0.0)
+    return np.clip(1.0 + np.nan_to_num(w * m), 0.2, 5.0).astype(DTYPE)
 
 
 WALK_SOLD = 64  # nb_mean_above: below, sum the probabilities up to what was sold; above, incomplete beta

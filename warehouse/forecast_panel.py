@@ -66,13 +66,17 @@ def load_csv(source, missing: str = "zero", calendar: str = "cn") -> tuple[Panel
     """``source``: a path or a text buffer.  Raises ValueError naming a missing required column,
     or when no row is left.  ``calendar="cn"``: the panel's days get China's public holidays
     (``forecasting.china_day_codes``; the forecaster models them, the benchmark reports holiday
-    days apart); ``"none"``: no calendar (a panel from elsewhere)."""
+    days apart); a country code ("US", "NZ", ...): that country's public holidays
+    (``forecasting.country_day_codes``); ``"none"``: no calendar."""
     import pandas as pd
 
     if missing not in ("gap", "zero"):
         raise ValueError("missing must be 'gap' or 'zero'")
     if calendar not in ("cn", "none"):
-        raise ValueError("calendar must be 'cn' or 'none'")
+        import holidays as holidays_pkg
+
+        if calendar.upper() not in holidays_pkg.list_supported_countries():
+            raise ValueError(f"calendar must be 'cn', 'none' or a country code of the holidays package, not {calendar!r}")
     report = LoadReport()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", pd.errors.ParserWarning)
@@ -167,7 +171,12 @@ def load_csv(source, missing: str = "zero", calendar: str = "cn") -> tuple[Panel
     first = first.astype("datetime64[D]").item()
     from warehouse import forecasting
 
-    codes = forecasting.china_day_codes(first, T) if calendar == "cn" else np.zeros(T, np.int16)
+    if calendar == "cn":
+        codes = forecasting.china_day_codes(first, T)
+    elif calendar == "none":
+        codes = np.zeros(T, np.int16)
+    else:
+        codes = forecasting.country_day_codes(calendar.upper(), first, T)
     return Panel(y=y, promo=promo, group=group, start_weekday=first.weekday(), names=list(names),
                  first_date=first, price=price, day_code=codes, holiday=forecasting.holiday_days(codes),
                  censored=censored), report

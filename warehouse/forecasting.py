@@ -1085,7 +1085,35 @@ def china_day_codes(first_date, n_days: int) -> np.ndarray:
     return codes
 
 
+def country_day_codes(country: str, first_date, n_days: int) -> np.ndarray:
+    """(n_days,) int16 day codes of another country's public holidays (``holidays`` package, ISO
+    code such as "US" or "NZ"), for panels from elsewhere: each holiday (by name, its observed day
+    included) has its own codes, in ``holiday_code``'s layout, for the day before, the day itself
+    and the day after (Christmas Eve, the Friday after Thanksgiving); a holiday wins over another's
+    day before or after.  Fixed-date and moving holidays alike, past and future years."""
+    import datetime
+
+    import holidays as holidays_pkg
+
+    first = first_date if isinstance(first_date, datetime.date) else datetime.date.fromisoformat(str(first_date))
+    T = int(n_days)
+    codes = np.zeros(max(T, 0), np.int16)
+    if T <= 0:
+        return codes
+    last = first + datetime.timedelta(days=T)
+    cal = holidays_pkg.country_holidays(country, years=range(first.year - 1, last.year + 2), language="en_US")
+    days = {d: name.split("; ")[0].replace(" (observed)", "") for d, name in cal.items()}
+    index = {name: i for i, name in enumerate(sorted(set(days.values())))}
+    for phase, step in ((CODE_PRE, 1), (CODE_POST, -1), (CODE_ON, 0)):  # the day itself last: it wins
+        for d, name in days.items():
+            t = (d - first).days - step
+            if 0 <= t < T and (phase == CODE_ON or codes[t] == 0):
+                codes[t] = 1 + 3 * index[name] + phase
+    return codes
+
+
 def holiday_days(codes: np.ndarray) -> np.ndarray:
-    """(T,) bool: the days of a break (public holiday, day off) among ``china_day_codes``."""
+    """(T,) bool: the days of a break (public holiday, day off) among ``china_day_codes`` or
+    ``country_day_codes`` (China's adjusted working day, CODE_WORKDAY, is in a day-before slot)."""
     c = np.asarray(codes)
-    return (c > 0) & (c < CODE_WORKDAY) & ((c - 1) % 3 == CODE_ON)
+    return (c > 0) & ((c - 1) % 3 == CODE_ON)

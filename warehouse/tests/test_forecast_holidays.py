@@ -15,6 +15,7 @@ from warehouse.forecasting import (
     CODE_WORKDAY,
     ForecastInput,
     china_day_codes,
+    country_day_codes,
     forecast,
     holiday_code,
     holiday_days,
@@ -183,5 +184,24 @@ def test_a_csv_panel_gets_the_chinese_calendar_unless_told_otherwise():
     assert res.day_effect.shape == (1, 5)
     plain, _ = load_csv(io.StringIO(text), calendar="none")
     assert not plain.holiday.any() and not plain.day_code.any()
-    with pytest.raises(ValueError):
-        load_csv(io.StringIO(text), calendar="us")
+    with pytest.raises(ValueError, match="calendar"):
+        load_csv(io.StringIO(text), calendar="xx")
+    us, _ = load_csv(io.StringIO(text), calendar="us")  # a panel from elsewhere: its own holidays
+    assert us.holiday.sum() == 1 and us.holiday[0]  # Martin Luther King Jr. Day, Jan 20 2025
+
+
+def test_another_countrys_holidays_have_codes_for_the_day_and_the_days_around_it():
+    first = datetime.date(2025, 1, 1)
+    codes = country_day_codes("US", first, 600)
+    july4 = _day(first, codes, datetime.date(2025, 7, 4))
+    assert (july4 - 1) % 3 == CODE_ON
+    assert _day(first, codes, datetime.date(2025, 7, 3)) == july4 - CODE_ON + CODE_PRE
+    assert _day(first, codes, datetime.date(2025, 7, 5)) == july4 - CODE_ON + CODE_POST
+    assert _day(first, codes, datetime.date(2026, 7, 3)) == july4  # 4 July 2026 is a Saturday: observed Friday
+    thanksgiving = _day(first, codes, datetime.date(2025, 11, 27))
+    assert _day(first, codes, datetime.date(2025, 11, 28)) == thanksgiving - CODE_ON + CODE_POST
+    assert _day(first, codes, datetime.date(2025, 12, 24)) == _day(first, codes, datetime.date(2025, 12, 25)) - 1
+    assert _day(first, codes, datetime.date(2025, 3, 12)) == 0
+    # eleven federal holidays in 2025; to Aug 24 2026 six, 4 July counted on the day and on its observed Friday
+    assert holiday_days(codes).sum() == 11 + 7
+    assert set(np.unique(codes[holiday_days(codes)])) == {c for c in np.unique(codes) if c and (c - 1) % 3 == CODE_ON}

@@ -64,8 +64,9 @@ class Command(BaseCommand):
                                           "group, stockout); rows that cannot be demand are dropped and counted")
         parser.add_argument("--csv-missing", choices=["gap", "zero"], default="zero",
                             help="a day with no CSV row inside a series' span: zero sales (default) or unknown")
-        parser.add_argument("--calendar", choices=["cn", "none"], default="cn",
-                            help="public holidays of the CSV's days: China's (default) or none")
+        parser.add_argument("--calendar", default="cn",
+                            help="public holidays of the CSV's days: cn (China's, the default, with 调休), "
+                                 "another country's code in the holidays package (US, NZ, ...) or none")
         parser.add_argument("--json", help="write the results here")
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--stockouts", type=float, default=0.2,

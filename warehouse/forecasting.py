@@ -794,7 +794,7 @@ def yearly_season(days, inv_prof, dow, hday, T: int, h: int, cfg: ForecastConfig
     (m^2 + c v), with v the robust (median absolute deviation) variance of that median.  Seasonal
     goods (and a city centre's summer holidays) move the same way every year; noise does not."""
     ref_days, hw = int(cfg.year_reference), int(cfg.year_window)
-    if T - int(round(365.25 * cfg.year_min)) - ref_days < 0:
+    if T - int(round(365.25 * cfg.year_min)) - ref_days < 0 or h + hw > 365:  # a year back must be history
         return None
     moves = []
     for k in range(1, int(cfg.year_max) + 1):

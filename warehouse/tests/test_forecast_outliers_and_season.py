@@ -46,14 +46,13 @@ def seasonal(years: int, dip: float, seed: int = 0, agree: bool = True) -> tuple
     before this year's dip."""
     rng = np.random.default_rng(seed)
     T = int(round(YEAR * years))
-    t = np.arange(T + 28)
     mult = np.ones(T + 28)
     for k in range(years + 1):
         start = T + 7 - int(round(YEAR * k))
         if not agree:
             start += int(rng.integers(-150, 150))
         mult[max(start, 0):max(start + 21, 0)] = 1 - dip
-    return rng.poisson(400 * mult[None, :]).astype(float), T + 0 * t[0]
+    return rng.poisson(400 * mult[None, :]).astype(float), T
 
 
 def test_a_season_repeated_every_year_is_forecast():
@@ -74,6 +73,12 @@ def test_two_years_are_not_enough_for_a_season():
     y, T = seasonal(2, dip=0.4)
     res = forecast(ForecastInput(y[:, :T]), 28)
     assert abs(res.mean[0, 7:28].mean() / res.mean[0, :7].mean() - 1) < 0.05
+
+
+def test_a_horizon_longer_than_a_year_forecasts_without_the_season():
+    y, T = seasonal(4, dip=0.4)
+    res = forecast(ForecastInput(y[:, :T]), 400)
+    assert res.mean.shape == (1, 400) and np.isfinite(res.mean).all()
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -72,10 +72,12 @@ def load_csv(source, missing: str = "zero", calendar: str = "cn") -> tuple[Panel
 
     if missing not in ("gap", "zero"):
         raise ValueError("missing must be 'gap' or 'zero'")
+    # "CN" is China's own calendar (with 调休), not the generic one of its country code
+    calendar = calendar.lower() if calendar.lower() in ("cn", "none") else calendar.upper()
     if calendar not in ("cn", "none"):
         import holidays as holidays_pkg
 
-        if calendar.upper() not in holidays_pkg.list_supported_countries():
+        if calendar not in holidays_pkg.list_supported_countries():
             raise ValueError(f"calendar must be 'cn', 'none' or a country code of the holidays package, not {calendar!r}")
     report = LoadReport()
     with warnings.catch_warnings(record=True) as caught:
@@ -176,7 +178,7 @@ def load_csv(source, missing: str = "zero", calendar: str = "cn") -> tuple[Panel
     elif calendar == "none":
         codes = np.zeros(T, np.int16)
     else:
-        codes = forecasting.country_day_codes(calendar.upper(), first, T)
+        codes = forecasting.country_day_codes(calendar, first, T)
     return Panel(y=y, promo=promo, group=group, start_weekday=first.weekday(), names=list(names),
                  first_date=first, price=price, day_code=codes, holiday=forecasting.holiday_days(codes),
                  censored=censored), report

@@ -588,10 +588,12 @@ def forecast(inp: ForecastInput, horizon: int, quantiles=(0.5, 0.8, 0.95),
                 sd[:, nseen < p_mature] = np.inf  # a young series' level still moves freely
                 # days off the forecast on the same side in a row (beyond outlier_run_k sd): from
                 # the outlier_run-th on they are a change, not outliers, and enter in full
-                side = np.where(e > run_k * sd, 1, np.where(e < -run_k * sd, -1, 0)).astype(np.int8)
+                off = run_k * sd
+                side = np.where(e > off, 1, np.where(e < -off, -1, 0)).astype(np.int8)
                 run = np.where((side != 0) & (side == np.sign(out_run)), out_run + side, side)
                 np.copyto(out_run, np.clip(run, -run_min, run_min), where=ok[None, :])
-                np.clip(e, -k_out * sd, k_out * sd, out=e, where=np.abs(out_run) < run_min)
+                sd *= k_out  # now the bound
+                np.clip(e, -sd, sd, out=e, where=np.abs(out_run) < run_min)
             a *= e
             L = pred + a
             B = phi * B + (beta * (nseen >= warm)) * a
@@ -1004,7 +1006,12 @@ _KIND_WORDS = (("spring_festival", ("chinese new year", "spring festival")), ("n
 
 def holiday_code(kind: str, phase: int) -> int:
     """The day code of ``phase`` (CODE_PRE, CODE_ON, CODE_POST) of holiday ``kind``."""
-    return 1 + 3 * HOLIDAY_KINDS.index(kind) + phase
+    return _slot_code(HOLIDAY_KINDS.index(kind), phase)
+
+
+def _slot_code(slot: int, phase: int) -> int:
+    """Day codes come in threes, one slot per holiday: 1 + 3 x slot + phase (``holiday_days`` reads it)."""
+    return 1 + 3 * slot + phase
 
 
 def china_day_codes(first_date, n_days: int) -> np.ndarray:
@@ -1108,7 +1115,7 @@ def country_day_codes(country: str, first_date, n_days: int) -> np.ndarray:
         for d, name in days.items():
             t = (d - first).days - step
             if 0 <= t < T and (phase == CODE_ON or codes[t] == 0):
-                codes[t] = 1 + 3 * index[name] + phase
+                codes[t] = _slot_code(index[name], phase)
     return codes
 
 

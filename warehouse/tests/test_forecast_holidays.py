@@ -184,6 +184,8 @@ def test_a_csv_panel_gets_the_chinese_calendar_unless_told_otherwise():
     assert res.day_effect.shape == (1, 5)
     plain, _ = load_csv(io.StringIO(text), calendar="none")
     assert not plain.holiday.any() and not plain.day_code.any()
+    upper, _ = load_csv(io.StringIO(text), calendar="CN")  # China's own calendar, 调休 included
+    assert (upper.day_code == panel.day_code).all()
     with pytest.raises(ValueError, match="calendar"):
         load_csv(io.StringIO(text), calendar="xx")
     us, _ = load_csv(io.StringIO(text), calendar="us")  # a panel from elsewhere: its own holidays
